@@ -1,0 +1,1 @@
+"""Pure domain: aggregates, their events, value objects and the routing rules."""

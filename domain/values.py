@@ -1,0 +1,50 @@
+"""Value objects: E.164 phone numbers and email addresses."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+from domain.errors import InvalidInput
+
+DEFAULT_REGION = "US"
+# Deliberately loose: one @, a dot in the domain, no spaces. Deliverability is
+# proven by the SMTP server, not by a regular expression.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def parse_phone(raw: str, region: str, field: str) -> str:
+    """Return `raw` in E.164, parsing national formats with `region`."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as error:
+        raise InvalidInput(field, f"{raw!r} is not a phone number") from error
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidInput(field, f"{raw!r} is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_sender(raw: str, region: str) -> str:
+    """An inbound sender in E.164 when it is a phone number, else as sent.
+
+    Short codes and alphanumeric sender ids are accepted: they match no contact.
+    """
+    try:
+        return parse_phone(raw, region, "from")
+    except InvalidInput:
+        return raw.strip()
+
+
+def parse_email(raw: str, field: str) -> str:
+    value = raw.strip()
+    if not _EMAIL.match(value) or len(value) > 254:
+        raise InvalidInput(field, f"{raw!r} is not an email address")
+    return value
+
+
+def check_region(raw: str, field: str = "default_region") -> str:
+    region = raw.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidInput(field, f"{raw!r} is not a supported region code")
+    return region

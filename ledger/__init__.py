@@ -1,0 +1,1 @@
+"""The ledger application: one verb per use case, over the event store."""

@@ -1,0 +1,473 @@
+"""The ledger application: each public method is one use case."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
+from uuid import UUID, uuid4
+
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+)
+from eventsourcing.persistence import IntegrityError, Recording, StoredEvent
+
+from domain.accounts import Account, check_policy
+from domain.contacts import Contact
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.inbound import InboundSms
+from domain.interactions import Interaction
+from domain.numbers import InboundNumber
+from domain.routing import decide
+from domain.users import User
+from domain.values import (
+    DEFAULT_REGION,
+    check_region,
+    parse_email,
+    parse_phone,
+    parse_sender,
+)
+from ledger.storage import persistence_env
+from projections.persistence import RoutingView, to_json
+
+API_KEY_PREFIX = "sl_"
+T = TypeVar("T")
+
+
+def hash_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AccountContext:
+    """Who is asking: the account a request acts for, and its settings."""
+
+    account_id: str
+    default_region: str
+    routing_policy: str
+    enhanced_inbound: bool
+
+
+@dataclass(frozen=True)
+class Saved:
+    """An outcome and whether this request created it (201) or found it (200)."""
+
+    value: dict[str, Any]
+    created: bool
+
+
+class Ledger(Application[UUID]):
+    name = "Ledger"
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__(env=persistence_env(database_url))
+        self.view: RoutingView = self.recorder.view  # type: ignore[attr-defined]
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        # The view is folded in the transaction that appends the events.
+        processing_event.saved_kwargs["events_to_fold"] = processing_event.events
+        return super()._record(processing_event)
+
+    def _save(self, *aggregates: Any) -> int:
+        """Save and return the ledger position of the last event appended."""
+        recordings = self.save(*aggregates)
+        return recordings[-1].notification.id if recordings else self.head()
+
+    def head(self) -> int:
+        return int(self.recorder.max_notification_id() or 0)
+
+    # Accounts.
+
+    def open_account(
+        self,
+        name: str,
+        default_region: str = DEFAULT_REGION,
+        routing_policy: str = "sms_then_call",
+        enhanced_inbound: bool = False,
+    ) -> tuple[dict[str, Any], str]:
+        """Open an account; its API key is returned here and never again."""
+        api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        account = Account(
+            name=_required_text(name, "name"),
+            default_region=check_region(default_region),
+            routing_policy=check_policy(routing_policy),
+            enhanced_inbound=enhanced_inbound,
+            api_key_hash=hash_key(api_key),
+        )
+        self._save(account)
+        return account.settings(), api_key
+
+    def authenticate(self, api_key: str) -> AccountContext | None:
+        key_hash = hash_key(api_key)
+        row = self.view.account_by_key_hash(key_hash)
+        if row is None or not hmac.compare_digest(row["api_key_hash"], key_hash):
+            return None
+        return _context(row)
+
+    def context(self, account_id: str) -> AccountContext:
+        row = self.view.account(account_id)
+        if row is None:
+            raise NotFound("no such account")
+        return _context(row)
+
+    def account_settings(self, account_id: str) -> dict[str, Any]:
+        account: Account = self.repository.get(UUID(account_id))
+        return account.settings()
+
+    def twilio_auth_token(self, account_id: str) -> str | None:
+        row = self.view.account(account_id)
+        return row["twilio_auth_token"] if row else None
+
+    def change_account(self, account_id: str, **changes: Any) -> dict[str, Any]:
+        checks: dict[str, Callable[[Any], Any]] = {
+            "name": lambda v: _required_text(v, "name"),
+            "default_region": check_region,
+            "routing_policy": check_policy,
+            "enhanced_inbound": bool,
+            "twilio_auth_token": lambda v: _required_text(v, "twilio_auth_token"),
+        }
+        checked = {k: checks[k](v) for k, v in changes.items()}
+        account: Account = self.repository.get(UUID(account_id))
+        differing = {k: v for k, v in checked.items() if getattr(account, k) != v}
+        if differing:
+            account.change_settings(differing)
+            self._save(account)
+        return account.settings()
+
+    # Users.
+
+    def put_user(
+        self,
+        ctx: AccountContext,
+        user_id: str,
+        email: str,
+        name: str | None = None,
+        active: bool = True,
+    ) -> Saved:
+        user_id = _required_text(user_id, "user_id")
+        email = parse_email(email, "email")
+        user = self._find(User, User.create_id(ctx.account_id, user_id))
+        if user is None:
+            user = User(ctx.account_id, user_id, email, name, active)
+            return self._create(user, lambda: self.get_user(ctx, user_id))
+        if user.differs(email, name, active):
+            user.update(email, name, active)
+            self._save(user)
+        return Saved(user.as_dict(), created=False)
+
+    def get_user(self, ctx: AccountContext, user_id: str) -> dict[str, Any]:
+        user = self._find(User, User.create_id(ctx.account_id, user_id))
+        if user is None:
+            raise NotFound(f"no user {user_id!r}")
+        return user.as_dict()
+
+    # Contacts.
+
+    def put_contact(
+        self,
+        ctx: AccountContext,
+        contact_id: str,
+        phones: list[str],
+        name: str | None = None,
+        owner_user_id: str | None = None,
+    ) -> Saved:
+        contact_id = _required_text(contact_id, "contact_id")
+        parsed = [
+            parse_phone(raw, ctx.default_region, f"phones[{i}]")
+            for i, raw in enumerate(phones)
+        ]
+        phones = list(dict.fromkeys(parsed))
+        if owner_user_id is not None and not self.view.user(
+            ctx.account_id, owner_user_id
+        ):
+            raise InvalidInput("owner_user_id", f"no user {owner_user_id!r}")
+        contact = self._find(Contact, Contact.create_id(ctx.account_id, contact_id))
+        if contact is None:
+            contact = Contact(ctx.account_id, contact_id, name, phones, owner_user_id)
+            return self._create(contact, lambda: self.get_contact(ctx, contact_id))
+        contact.revise(name, phones, owner_user_id)
+        self._save(contact)
+        return Saved(contact.as_dict(), created=False)
+
+    def get_contact(self, ctx: AccountContext, contact_id: str) -> dict[str, Any]:
+        contact = self._find(Contact, Contact.create_id(ctx.account_id, contact_id))
+        if contact is None:
+            raise NotFound(f"no contact {contact_id!r}")
+        return contact.as_dict()
+
+    def contact_history(
+        self, ctx: AccountContext, contact_id: str
+    ) -> list[dict[str, Any]]:
+        """The contact's own events and the notes recorded to it, oldest first."""
+        self.get_contact(ctx, contact_id)
+        positions = self.view.positions(ctx.account_id, f"contact:{contact_id}")
+        return [
+            {
+                "type": type(event).__qualname__,
+                "position": position,
+                "recorded_at": event.timestamp,
+                "data": _event_data(event),
+            }
+            for position, event in self.events_at(positions)
+        ]
+
+    def events_at(self, positions: list[int]) -> list[tuple[int, Any]]:
+        if not positions:
+            return []
+        rows = self.recorder.select_positions(positions)  # type: ignore[attr-defined]
+        return [
+            (
+                int(row["position"]),
+                self.mapper.to_domain_event(
+                    StoredEvent(
+                        originator_id=row["originator_id"],
+                        originator_version=row["originator_version"],
+                        topic=row["topic"],
+                        state=bytes(row["state"]),
+                    )
+                ),
+            )
+            for row in rows
+        ]
+
+    # Inbound numbers.
+
+    def put_number(
+        self,
+        ctx: AccountContext,
+        number: str,
+        backup_email: str,
+        label: str | None = None,
+    ) -> Saved:
+        number = parse_phone(number, ctx.default_region, "number")
+        backup_email = parse_email(backup_email, "backup_email")
+        inbound = self._find(InboundNumber, InboundNumber.create_id(number))
+        if inbound is None:
+            inbound = InboundNumber(number, ctx.account_id, backup_email, label)
+            saved = self._create(inbound, lambda: None)
+            if saved.created is False:  # configured by someone at the same moment
+                return self.put_number(ctx, number, backup_email, label)
+            created = True
+        else:
+            created = inbound.configure(ctx.account_id, backup_email, label)
+            self._save(inbound)
+        self.release_held(ctx, number)
+        return Saved(inbound.as_dict(), created=created)
+
+    def get_number(self, ctx: AccountContext, number: str) -> dict[str, Any]:
+        return self._own_number(ctx, number).as_dict()
+
+    def delete_number(self, ctx: AccountContext, number: str) -> None:
+        inbound = self._own_number(ctx, number)
+        inbound.release()
+        self._save(inbound)
+
+    def _own_number(self, ctx: AccountContext, raw: str) -> InboundNumber:
+        number = parse_phone(raw, ctx.default_region, "number")
+        inbound = self._find(InboundNumber, InboundNumber.create_id(number))
+        if inbound is None or inbound.account_id != ctx.account_id:
+            raise NotFound(f"no inbound number {number}")
+        return inbound
+
+    # Interactions.
+
+    def record_interaction(
+        self,
+        ctx: AccountContext,
+        kind: str,
+        *,
+        contact_id: str,
+        to: str,
+        from_number: str | None,
+        user_id: str | None = None,
+        reply: str | None = None,
+        interaction_id: str | None = None,
+        occurred_at: datetime | None = None,
+        body: str | None = None,
+    ) -> Saved:
+        fields: dict[str, Any] = {
+            "interaction_id": interaction_id or f"i-{uuid4().hex}",
+            "contact_id": contact_id,
+            "to": parse_phone(to, ctx.default_region, "to"),
+            "body": body,
+        }
+        if kind == "campaign_sms":
+            fields["reply"] = parse_email(reply or "", "reply")
+        else:
+            if user_id is None or not self.view.user(ctx.account_id, user_id):
+                raise InvalidInput("user_id", f"no user {user_id!r}")
+            fields["user_id"] = user_id
+        if not self.view.contact(ctx.account_id, contact_id):
+            raise InvalidInput("contact_id", f"no contact {contact_id!r}")
+        sent_from = (
+            parse_phone(from_number, ctx.default_region, "from")
+            if from_number is not None
+            else None
+        )
+        said = {**fields, "kind": kind, "from": sent_from}
+        if occurred_at is not None:
+            said["occurred_at"] = _utc(occurred_at, "occurred_at")
+        note = Interaction.note(
+            kind,
+            ctx.account_id,
+            from_number=sent_from,
+            occurred_at=said.get("occurred_at") or datetime.now(UTC),
+            **fields,
+        )
+        try:
+            position = self._save(note)
+        except IntegrityError:
+            existing: Interaction = self.repository.get(note.id)
+            if not existing.same_as(said):
+                raise Conflict(
+                    f"interaction {fields['interaction_id']!r} was recorded "
+                    "with other content"
+                ) from None
+            return Saved(self._interaction(existing), created=False)
+        return Saved({**note.details, "position": position}, created=True)
+
+    def _interaction(self, note: Interaction) -> dict[str, Any]:
+        position = self.recorder.position_of(note.id)  # type: ignore[attr-defined]
+        return {**note.details, "position": position}
+
+    # Inbound SMS and their decisions.
+
+    def route_inbound_sms(
+        self,
+        ctx: AccountContext,
+        sender: str,
+        to: str,
+        body: str,
+        message_id: str | None = None,
+        received_at: datetime | None = None,
+    ) -> Saved:
+        to = parse_phone(to, ctx.default_region, "to")
+        sender = parse_sender(_required_text(sender, "from"), ctx.default_region)
+        received = _utc(received_at, "received_at") if received_at else None
+        message_id = message_id or f"m-{uuid4().hex}"
+        existing = self.view.decision(ctx.account_id, message_id)
+        if existing is not None:
+            return Saved(existing, created=False)
+        inbound = InboundSms(
+            ctx.account_id, message_id, sender, to, body, received or datetime.now(UTC)
+        )
+        self._decide(ctx, inbound)
+        try:
+            self._save(inbound)
+        except IntegrityError:
+            decision = self.view.decision(ctx.account_id, message_id)
+            assert decision is not None
+            return Saved(decision, created=False)
+        if inbound.held:
+            # The number may have been configured while this was decided; its
+            # release ran before this was saved, so release it here.
+            self.release_held(ctx, to)
+        decision = self.view.decision(ctx.account_id, message_id)
+        assert decision is not None
+        return Saved(decision, created=True)
+
+    def _decide(self, ctx: AccountContext, inbound: InboundSms) -> None:
+        facts, position = self.view.gather_facts(
+            ctx.account_id, inbound.to, inbound.sender
+        )
+        decision = decide(facts, ctx.routing_policy)
+        document = {
+            "account_id": ctx.account_id,
+            **inbound.message(),
+            **decision.as_dict(),
+            "policy": ctx.routing_policy,
+            "position": position,
+        }
+        document = _plain(document)
+        if decision.status == "held":
+            inbound.hold(document)
+        else:
+            inbound.route(document)
+
+    def release_held(self, ctx: AccountContext, number: str) -> None:
+        """Route the messages held for `number`, now that it may be configured."""
+        for message_id in self.view.held_message_ids(ctx.account_id, number):
+            inbound: InboundSms = self.repository.get(
+                InboundSms.create_id(ctx.account_id, message_id)
+            )
+            if not inbound.held:
+                continue
+            self._decide(ctx, inbound)
+            if inbound.held:
+                return
+            try:
+                self._save(inbound)
+            except IntegrityError:
+                continue  # another process released it first
+
+    def get_decision(self, ctx: AccountContext, message_id: str) -> dict[str, Any]:
+        decision = self.view.decision(ctx.account_id, message_id)
+        if decision is None:
+            raise NotFound(f"no decision for message {message_id!r}")
+        return decision
+
+    def list_decisions(
+        self,
+        ctx: AccountContext,
+        rule: str | None = None,
+        recipient: str | None = None,
+        limit: int = 50,
+        before: int | None = None,
+    ) -> list[dict[str, Any]]:
+        return self.view.decisions(
+            ctx.account_id, rule=rule, recipient=recipient, before=before, limit=limit
+        )
+
+    # Helpers.
+
+    def _find(self, cls: type[T], aggregate_id: UUID) -> T | None:
+        try:
+            return cast(T, self.repository.get(aggregate_id))
+        except AggregateNotFoundError:
+            return None
+
+    def _create(self, aggregate: Any, on_conflict: Any) -> Saved:
+        """Save a new aggregate; a concurrent twin that won the race is no error."""
+        try:
+            self._save(aggregate)
+        except IntegrityError:
+            return Saved(on_conflict(), created=False)
+        return Saved(aggregate.as_dict(), created=True)
+
+
+def _context(row: dict[str, Any]) -> AccountContext:
+    return AccountContext(
+        account_id=row["account_id"],
+        default_region=row["default_region"],
+        routing_policy=row["routing_policy"],
+        enhanced_inbound=bool(row["enhanced_inbound"]),
+    )
+
+
+def _required_text(value: str, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(field, "must not be empty")
+    return value.strip()
+
+
+def _utc(moment: datetime, field: str) -> datetime:
+    if moment.tzinfo is None:
+        raise InvalidInput(field, "must have a UTC offset")
+    return moment.astimezone(UTC)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready values, so the stored decision reads the same everywhere."""
+    return json.loads(to_json(value))
+
+
+def _event_data(event: Any) -> dict[str, Any]:
+    skip = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+    return {k: v for k, v in event.__dict__.items() if k not in skip}

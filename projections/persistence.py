@@ -1,0 +1,489 @@
+"""The routing view: its tables, how events fold into them, and its queries.
+
+The view is written in the same transaction as the events it folds, so every
+write the ledger acknowledged is visible to the next read (read your writes),
+in every process. It can also be rebuilt from the ledger alone.
+
+SQL is written once with `%s` placeholders; the SQLite view translates them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from domain.routing import ContactFact, Facts, NoteFact, NumberFact, UserFact
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def time_key(moment: datetime) -> str:
+    """UTC text whose sort order is time order, on every backend."""
+    return moment.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def from_time_key(text: str) -> datetime:
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, default=_json_default, separators=(",", ":"))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+class RoutingView:
+    """Backend-neutral fold and queries; subclasses say how to talk SQL."""
+
+    CREATE_TABLES: Sequence[str] = (
+        "CREATE TABLE IF NOT EXISTS sl_accounts ("
+        " account_id TEXT PRIMARY KEY, api_key_hash TEXT NOT NULL UNIQUE,"
+        " name TEXT NOT NULL, default_region TEXT NOT NULL,"
+        " routing_policy TEXT NOT NULL, enhanced_inbound BOOLEAN NOT NULL,"
+        " twilio_auth_token TEXT)",
+        "CREATE TABLE IF NOT EXISTS sl_users ("
+        " account_id TEXT NOT NULL, user_id TEXT NOT NULL, email TEXT NOT NULL,"
+        " name TEXT, active BOOLEAN NOT NULL, PRIMARY KEY (account_id, user_id))",
+        "CREATE TABLE IF NOT EXISTS sl_contacts ("
+        " account_id TEXT NOT NULL, contact_id TEXT NOT NULL, name TEXT,"
+        " owner_user_id TEXT, registered_position BIGINT NOT NULL,"
+        " PRIMARY KEY (account_id, contact_id))",
+        "CREATE TABLE IF NOT EXISTS sl_contact_phones ("
+        " account_id TEXT NOT NULL, phone TEXT NOT NULL, contact_id TEXT NOT NULL,"
+        " PRIMARY KEY (account_id, phone, contact_id))",
+        "CREATE TABLE IF NOT EXISTS sl_notes ("
+        " account_id TEXT NOT NULL, contact_id TEXT NOT NULL, channel TEXT NOT NULL,"
+        " actor TEXT NOT NULL, interaction_id TEXT NOT NULL, kind TEXT NOT NULL,"
+        " user_id TEXT, reply TEXT, occurred_at TEXT NOT NULL,"
+        " position BIGINT NOT NULL,"
+        " PRIMARY KEY (account_id, contact_id, channel, actor))",
+        "CREATE TABLE IF NOT EXISTS sl_numbers ("
+        " number TEXT PRIMARY KEY, account_id TEXT NOT NULL,"
+        " backup_email TEXT NOT NULL, label TEXT)",
+        "CREATE TABLE IF NOT EXISTS sl_decisions ("
+        " account_id TEXT NOT NULL, message_id TEXT NOT NULL,"
+        " position BIGINT NOT NULL, status TEXT NOT NULL, rule TEXT NOT NULL,"
+        " recipient_email TEXT, to_number TEXT NOT NULL, document TEXT NOT NULL,"
+        " PRIMARY KEY (account_id, message_id))",
+        "CREATE INDEX IF NOT EXISTS sl_decisions_by_position"
+        " ON sl_decisions (account_id, position)",
+        "CREATE INDEX IF NOT EXISTS sl_decisions_held"
+        " ON sl_decisions (account_id, to_number) WHERE status = 'held'",
+        "CREATE TABLE IF NOT EXISTS sl_ledger_index ("
+        " account_id TEXT NOT NULL, key TEXT NOT NULL, position BIGINT NOT NULL,"
+        " PRIMARY KEY (account_id, key, position))",
+    )
+
+    INSERT_ACCOUNT = (
+        "INSERT INTO sl_accounts (account_id, api_key_hash, name, default_region,"
+        " routing_policy, enhanced_inbound) VALUES (%s, %s, %s, %s, %s, %s)"
+    )
+    UPDATE_ACCOUNT = "UPDATE sl_accounts SET {column} = %s WHERE account_id = %s"
+    ACCOUNT_COLUMNS = (
+        "name",
+        "default_region",
+        "routing_policy",
+        "enhanced_inbound",
+        "twilio_auth_token",
+    )
+    UPSERT_USER = (
+        "INSERT INTO sl_users (account_id, user_id, email, name, active)"
+        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (account_id, user_id)"
+        " DO UPDATE SET email = excluded.email, name = excluded.name,"
+        " active = excluded.active"
+    )
+    INSERT_CONTACT = (
+        "INSERT INTO sl_contacts (account_id, contact_id, name, owner_user_id,"
+        " registered_position) VALUES (%s, %s, %s, %s, %s)"
+    )
+    RENAME_CONTACT = (
+        "UPDATE sl_contacts SET name = %s WHERE account_id = %s AND contact_id = %s"
+    )
+    SET_OWNER = (
+        "UPDATE sl_contacts SET owner_user_id = %s"
+        " WHERE account_id = %s AND contact_id = %s"
+    )
+    SELECT_PHONES = (
+        "SELECT phone FROM sl_contact_phones WHERE account_id = %s AND contact_id = %s"
+    )
+    DELETE_PHONES = (
+        "DELETE FROM sl_contact_phones WHERE account_id = %s AND contact_id = %s"
+    )
+    INSERT_PHONE = (
+        "INSERT INTO sl_contact_phones (account_id, phone, contact_id)"
+        " VALUES (%s, %s, %s)"
+    )
+    # A note replaces the kept one only when it is more recent: a backfilled
+    # older note never displaces a newer one.
+    UPSERT_NOTE = (
+        "INSERT INTO sl_notes (account_id, contact_id, channel, actor,"
+        " interaction_id, kind, user_id, reply, occurred_at, position)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (account_id, contact_id, channel, actor) DO UPDATE SET"
+        " interaction_id = excluded.interaction_id, kind = excluded.kind,"
+        " user_id = excluded.user_id, reply = excluded.reply,"
+        " occurred_at = excluded.occurred_at, position = excluded.position"
+        " WHERE (excluded.occurred_at, excluded.position)"
+        " > (sl_notes.occurred_at, sl_notes.position)"
+    )
+    UPSERT_NUMBER = (
+        "INSERT INTO sl_numbers (number, account_id, backup_email, label)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT (number) DO UPDATE SET"
+        " account_id = excluded.account_id, backup_email = excluded.backup_email,"
+        " label = excluded.label"
+    )
+    DELETE_NUMBER = "DELETE FROM sl_numbers WHERE number = %s"
+    UPSERT_DECISION = (
+        "INSERT INTO sl_decisions (account_id, message_id, position, status, rule,"
+        " recipient_email, to_number, document)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (account_id, message_id) DO UPDATE SET"
+        " position = excluded.position, status = excluded.status,"
+        " rule = excluded.rule, recipient_email = excluded.recipient_email,"
+        " document = excluded.document"
+    )
+    INSERT_INDEX = (
+        "INSERT INTO sl_ledger_index (account_id, key, position) VALUES (%s, %s, %s)"
+        " ON CONFLICT DO NOTHING"
+    )
+
+    SELECT_HEAD: str  # the ledger's last position, in the reader's snapshot
+    SELECT_ACCOUNT_BY_KEY = "SELECT * FROM sl_accounts WHERE api_key_hash = %s"
+    SELECT_ACCOUNT = "SELECT * FROM sl_accounts WHERE account_id = %s"
+    SELECT_USER = "SELECT * FROM sl_users WHERE account_id = %s AND user_id = %s"
+    SELECT_CONTACT = (
+        "SELECT * FROM sl_contacts WHERE account_id = %s AND contact_id = %s"
+    )
+    SELECT_NUMBER = "SELECT * FROM sl_numbers WHERE number = %s"
+    SELECT_MATCHES = (
+        "SELECT c.contact_id, c.name, c.owner_user_id, c.registered_position,"
+        " u.email, u.name AS user_name, u.active"
+        " FROM sl_contact_phones p"
+        " JOIN sl_contacts c"
+        "  ON c.account_id = p.account_id AND c.contact_id = p.contact_id"
+        " LEFT JOIN sl_users u"
+        "  ON u.account_id = c.account_id AND u.user_id = c.owner_user_id"
+        " WHERE p.account_id = %s AND p.phone = %s"
+    )
+    SELECT_NOTES: str  # notes of a list of contacts, with their users
+    SELECT_DECISION = (
+        "SELECT document FROM sl_decisions WHERE account_id = %s AND message_id = %s"
+    )
+    SELECT_HELD = (
+        "SELECT message_id FROM sl_decisions"
+        " WHERE account_id = %s AND to_number = %s AND status = 'held'"
+    )
+    SELECT_INDEX = (
+        "SELECT position FROM sl_ledger_index"
+        " WHERE account_id = %s AND key = %s ORDER BY position"
+    )
+
+    def __init__(self, datastore: Any) -> None:
+        self.datastore = datastore
+
+    # Fold.
+
+    def create_tables(self, curs: Any) -> None:
+        for statement in self.CREATE_TABLES:
+            curs.execute(self.sql(statement))
+
+    def apply(self, curs: Any, events: Iterable[tuple[Any, int]]) -> None:
+        for event, position in events:
+            handler = self.HANDLERS.get(type(event).__qualname__)
+            if handler is not None:
+                getattr(self, handler)(curs, event, position)
+
+    # Event class names are the ledger's stable vocabulary; the classes
+    # themselves are made by the aggregates' metaclass.
+    HANDLERS = {
+        "Account.Opened": "_account_opened",
+        "Account.SettingsChanged": "_account_changed",
+        "User.Registered": "_user",
+        "User.Updated": "_user",
+        "Contact.Registered": "_contact_registered",
+        "Contact.Renamed": "_contact_renamed",
+        "Contact.OwnerChanged": "_owner_changed",
+        "Contact.PhonesChanged": "_set_phones",
+        "Interaction.SmsSent": "_note",
+        "Interaction.CampaignSmsSent": "_note",
+        "Interaction.CallMade": "_note",
+        "InboundNumber.Configured": "_number",
+        "InboundNumber.Reconfigured": "_number",
+        "InboundNumber.Released": "_number_released",
+        "InboundSms.Held": "_decision",
+        "InboundSms.Routed": "_decision",
+    }
+
+    def _account_opened(self, curs: Any, e: Any, position: int) -> None:
+        self._execute(
+            curs,
+            self.INSERT_ACCOUNT,
+            str(e.originator_id),
+            e.api_key_hash,
+            e.name,
+            e.default_region,
+            e.routing_policy,
+            e.enhanced_inbound,
+        )
+
+    def _account_changed(self, curs: Any, e: Any, position: int) -> None:
+        for column, value in e.changes.items():
+            assert column in self.ACCOUNT_COLUMNS, column
+            statement = self.UPDATE_ACCOUNT.format(column=column)
+            self._execute(curs, statement, value, str(e.originator_id))
+
+    def _user(self, curs: Any, e: Any, position: int) -> None:
+        x = self._execute
+        x(curs, self.UPSERT_USER, e.account_id, e.user_id, e.email, e.name, e.active)
+        x(curs, self.INSERT_INDEX, e.account_id, f"user:{e.user_id}", position)
+
+    def _contact_registered(self, curs: Any, e: Any, position: int) -> None:
+        self._execute(
+            curs,
+            self.INSERT_CONTACT,
+            e.account_id,
+            e.contact_id,
+            e.name,
+            e.owner_user_id,
+            position,
+        )
+        self._set_phones(curs, e, position)
+
+    def _contact_renamed(self, curs: Any, e: Any, position: int) -> None:
+        self._execute(curs, self.RENAME_CONTACT, e.name, e.account_id, e.contact_id)
+        self._index_contact(curs, e, position)
+
+    def _owner_changed(self, curs: Any, e: Any, position: int) -> None:
+        owner = e.owner_user_id
+        self._execute(curs, self.SET_OWNER, owner, e.account_id, e.contact_id)
+        self._index_contact(curs, e, position)
+
+    def _note(self, curs: Any, e: Any, position: int) -> None:
+        user_id = getattr(e, "user_id", None)
+        self._execute(
+            curs,
+            self.UPSERT_NOTE,
+            e.account_id,
+            e.contact_id,
+            "call" if e.kind == "call" else "sms",
+            user_id or "",
+            e.interaction_id,
+            e.kind,
+            user_id,
+            getattr(e, "reply", None),
+            time_key(e.occurred_at),
+            position,
+        )
+        self._index_contact(curs, e, position)
+
+    def _number(self, curs: Any, e: Any, position: int) -> None:
+        self._execute(
+            curs, self.UPSERT_NUMBER, e.number, e.account_id, e.backup_email, e.label
+        )
+        self._index_number(curs, e, position)
+
+    def _number_released(self, curs: Any, e: Any, position: int) -> None:
+        self._execute(curs, self.DELETE_NUMBER, e.number)
+        self._index_number(curs, e, position)
+
+    def _decision(self, curs: Any, e: Any, position: int) -> None:
+        d = e.decision
+        self._execute(
+            curs,
+            self.UPSERT_DECISION,
+            d["account_id"],
+            d["message_id"],
+            d["position"],
+            d["status"],
+            d["rule"],
+            d["recipient"]["email"] if d["recipient"] else None,
+            d["to"],
+            to_json(d),
+        )
+
+    def _index_contact(self, curs: Any, event: Any, position: int) -> None:
+        key = f"contact:{event.contact_id}"
+        self._execute(curs, self.INSERT_INDEX, event.account_id, key, position)
+
+    def _index_number(self, curs: Any, event: Any, position: int) -> None:
+        key = f"number:{event.number}"
+        self._execute(curs, self.INSERT_INDEX, event.account_id, key, position)
+
+    def _set_phones(self, curs: Any, event: Any, position: int) -> None:
+        x = self._execute
+        account_id, contact_id = event.account_id, event.contact_id
+        x(curs, self.SELECT_PHONES, account_id, contact_id)
+        touched = {row["phone"] for row in curs.fetchall()} | set(event.phones)
+        x(curs, self.DELETE_PHONES, account_id, contact_id)
+        for phone in dict.fromkeys(event.phones):
+            x(curs, self.INSERT_PHONE, account_id, phone, contact_id)
+        self._index_contact(curs, event, position)
+        for phone in sorted(touched):
+            x(curs, self.INSERT_INDEX, account_id, f"phone:{phone}", position)
+
+    # Queries.
+
+    def sql(self, statement: str) -> str:
+        return statement
+
+    def _execute(self, curs: Any, statement: str, *params: Any) -> None:
+        curs.execute(self.sql(statement), params)
+
+    def head(self, curs: Any) -> int:
+        curs.execute(self.SELECT_HEAD)
+        row = curs.fetchone()
+        value = row[0] if not isinstance(row, dict) else next(iter(row.values()))
+        return int(value or 0)
+
+    def snapshot(self) -> Any:
+        """A read-only transaction that sees one consistent state of the ledger."""
+        return self.datastore.transaction(commit=False)
+
+    def _one(self, statement: str, *params: Any) -> dict[str, Any] | None:
+        with self.datastore.transaction(commit=False) as curs:
+            self._execute(curs, statement, *params)
+            row = curs.fetchone()
+        return dict(row) if row is not None else None
+
+    def _all(self, statement: str, *params: Any) -> list[dict[str, Any]]:
+        with self.datastore.transaction(commit=False) as curs:
+            self._execute(curs, statement, *params)
+            return [dict(row) for row in curs.fetchall()]
+
+    def account_by_key_hash(self, key_hash: str) -> dict[str, Any] | None:
+        return self._account(self._one(self.SELECT_ACCOUNT_BY_KEY, key_hash))
+
+    def account(self, account_id: str) -> dict[str, Any] | None:
+        return self._account(self._one(self.SELECT_ACCOUNT, account_id))
+
+    @staticmethod
+    def _account(row: dict[str, Any] | None) -> dict[str, Any] | None:
+        if row is not None:
+            row["enhanced_inbound"] = bool(row["enhanced_inbound"])
+        return row
+
+    def user(self, account_id: str, user_id: str) -> dict[str, Any] | None:
+        return self._one(self.SELECT_USER, account_id, user_id)
+
+    def contact(self, account_id: str, contact_id: str) -> dict[str, Any] | None:
+        return self._one(self.SELECT_CONTACT, account_id, contact_id)
+
+    def number(self, number: str) -> dict[str, Any] | None:
+        return self._one(self.SELECT_NUMBER, number)
+
+    def decision(self, account_id: str, message_id: str) -> dict[str, Any] | None:
+        row = self._one(self.SELECT_DECISION, account_id, message_id)
+        return json.loads(row["document"]) if row else None
+
+    def held_message_ids(self, account_id: str, number: str) -> list[str]:
+        rows = self._all(self.SELECT_HELD, account_id, number)
+        return [row["message_id"] for row in rows]
+
+    def positions(self, account_id: str, key: str) -> list[int]:
+        rows = self._all(self.SELECT_INDEX, account_id, key)
+        return [int(row["position"]) for row in rows]
+
+    def decisions(
+        self,
+        account_id: str,
+        *,
+        rule: str | None,
+        recipient: str | None,
+        before: int | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Newest first; `before` is the position of the last item already seen."""
+        where = ["account_id = %s"]
+        params: list[Any] = [account_id]
+        for column, value in (("rule", rule), ("recipient_email", recipient)):
+            if value is not None:
+                where.append(f"{column} = %s")
+                params.append(value)
+        if before is not None:
+            where.append("position < %s")
+            params.append(before)
+        statement = (
+            "SELECT document FROM sl_decisions WHERE "
+            + " AND ".join(where)
+            + " ORDER BY position DESC LIMIT %s"
+        )
+        rows = self._all(statement, *params, limit)
+        return [json.loads(row["document"]) for row in rows]
+
+    def gather_facts(self, account_id: str, to: str, sender: str) -> tuple[Facts, int]:
+        """The facts routing needs, read in one snapshot, and that snapshot's head.
+
+        Every read is a primary-key or index lookup; none grows with the ledger.
+        """
+        with self.snapshot() as curs:
+            position = self.head(curs)
+            self._execute(curs, self.SELECT_NUMBER, to)
+            row = curs.fetchone()
+            number = (
+                NumberFact(number=to, backup_email=row["backup_email"])
+                if row is not None and row["account_id"] == account_id
+                else None
+            )
+            if number is None:
+                return Facts(sender=sender, number=None), position
+            self._execute(curs, self.SELECT_MATCHES, account_id, sender)
+            contacts: list[ContactFact] = []
+            users: dict[str, UserFact] = {}
+            for row in curs.fetchall():
+                contacts.append(
+                    ContactFact(
+                        contact_id=row["contact_id"],
+                        name=row["name"],
+                        owner_user_id=row["owner_user_id"],
+                        registered_position=int(row["registered_position"]),
+                    )
+                )
+                if row["email"] is not None:
+                    users[row["owner_user_id"]] = UserFact(
+                        row["owner_user_id"],
+                        row["email"],
+                        row["user_name"],
+                        bool(row["active"]),
+                    )
+            notes: list[NoteFact] = []
+            if contacts:
+                ids = [c.contact_id for c in contacts]
+                curs.execute(*self.notes_query(account_id, ids))
+                for row in curs.fetchall():
+                    notes.append(
+                        NoteFact(
+                            interaction_id=row["interaction_id"],
+                            kind=row["kind"],
+                            contact_id=row["contact_id"],
+                            user_id=row["user_id"],
+                            reply=row["reply"],
+                            occurred_at=from_time_key(row["occurred_at"]),
+                            position=int(row["position"]),
+                        )
+                    )
+                    if row["email"] is not None:
+                        users[row["user_id"]] = UserFact(
+                            row["user_id"],
+                            row["email"],
+                            row["user_name"],
+                            bool(row["active"]),
+                        )
+        facts = Facts(sender, number, tuple(contacts), tuple(notes), users)
+        return facts, position
+
+    NOTES_COLUMNS = (
+        "SELECT n.contact_id, n.interaction_id, n.kind, n.user_id, n.reply,"
+        " n.occurred_at, n.position, u.email, u.name AS user_name, u.active"
+        " FROM sl_notes n LEFT JOIN sl_users u"
+        "  ON u.account_id = n.account_id AND u.user_id = n.user_id"
+        " WHERE n.account_id = %s AND n.contact_id {contacts}"
+    )
+
+    def notes_query(self, account_id: str, contact_ids: list[str]) -> tuple[str, Any]:
+        raise NotImplementedError

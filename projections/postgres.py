@@ -1,0 +1,84 @@
+"""The ledger on PostgreSQL: events and the routing view in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+
+from projections.persistence import RoutingView
+
+
+class PostgresRoutingView(RoutingView):
+    def __init__(self, datastore: Any, events_table: str) -> None:
+        super().__init__(datastore)
+        self.SELECT_HEAD = f"SELECT MAX(notification_id) FROM {events_table}"
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Any]:
+        with self.datastore.transaction(commit=False) as curs:
+            # Appends hold a table lock, so positions commit in order: a
+            # snapshot that sees position N sees everything before it.
+            curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield curs
+
+    def notes_query(self, account_id: str, contact_ids: list[str]) -> tuple[str, Any]:
+        return self.NOTES_COLUMNS.format(contacts="= ANY(%s)"), [
+            account_id,
+            contact_ids,
+        ]
+
+
+class LedgerPostgresRecorder(PostgresApplicationRecorder):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        table = f"{self.datastore.schema}.{self.events_table_name}"
+        self.qualified_events_table = table
+        self.view = PostgresRoutingView(self.datastore, table)
+
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.transaction(commit=True) as curs:
+            self.view.create_tables(curs)
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        domain_events = kwargs.get("events_to_fold", ())
+        with self.datastore.transaction(commit=True) as curs:
+            self._insert_stored_events(curs, stored_events)
+            positions = self._fetch_ids_after_insert_events(curs, stored_events)
+            assert positions is not None
+            self.view.apply(curs, zip(domain_events, positions, strict=True))
+        return positions
+
+    def select_positions(self, positions: Sequence[int]) -> list[Any]:
+        """The stored events at the given positions, in ledger order."""
+        statement = (
+            "SELECT notification_id AS position, originator_id, originator_version,"
+            " topic, state"
+            f" FROM {self.qualified_events_table}"
+            " WHERE notification_id = ANY(%s) ORDER BY notification_id"
+        )
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement, [list(positions)])
+            return list(curs.fetchall())
+
+    def position_of(self, aggregate_id: UUID) -> int | None:
+        """The position of an aggregate's first event."""
+        statement = (
+            f"SELECT notification_id FROM {self.qualified_events_table}"
+            " WHERE originator_id = %s AND originator_version = 1"
+        )
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement, [aggregate_id])
+            row = curs.fetchone()
+        return int(row["notification_id"]) if row else None
+
+
+class Factory(PostgresFactory):
+    application_recorder_class = LedgerPostgresRecorder

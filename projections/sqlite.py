@@ -1,0 +1,73 @@
+"""The ledger on SQLite: events and the routing view in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
+
+from projections.persistence import RoutingView
+
+
+class SQLiteRoutingView(RoutingView):
+    SELECT_HEAD = "SELECT MAX(rowid) FROM stored_events"
+
+    def sql(self, statement: str) -> str:
+        return statement.replace("%s", "?")
+
+    def notes_query(self, account_id: str, contact_ids: list[str]) -> tuple[str, Any]:
+        marks = ", ".join("?" for _ in contact_ids)
+        statement = self.NOTES_COLUMNS.format(contacts=f"IN ({marks})")
+        return self.sql(statement), [account_id, *contact_ids]
+
+
+class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.view = SQLiteRoutingView(self.datastore)
+
+    def create_table(self) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            self._create_table(curs)
+            self.view.create_tables(curs)
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        domain_events = kwargs.get("events_to_fold", ())
+        with self.datastore.transaction(commit=True) as curs:
+            positions = self._insert_events(curs, stored_events)
+            assert positions is not None
+            self.view.apply(curs, zip(domain_events, positions, strict=True))
+        return positions
+
+    def select_positions(self, positions: Sequence[int]) -> list[Any]:
+        """The stored events at the given positions, in ledger order."""
+        marks = ", ".join("?" for _ in positions)
+        statement = (
+            "SELECT rowid AS position, originator_id, originator_version, topic,"
+            f" state FROM {self.events_table_name}"
+            f" WHERE rowid IN ({marks}) ORDER BY rowid"
+        )
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement, list(positions))
+            return list(curs.fetchall())
+
+    def position_of(self, aggregate_id: UUID) -> int | None:
+        """The position of an aggregate's first event."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.SELECT_FIRST_POSITION, [aggregate_id.hex])
+            row = curs.fetchone()
+        return int(row[0]) if row else None
+
+    SELECT_FIRST_POSITION = (
+        "SELECT rowid FROM stored_events"
+        " WHERE originator_id = ? AND originator_version = 1"
+    )
+
+
+class Factory(SQLiteFactory):
+    application_recorder_class = LedgerSQLiteRecorder

@@ -1,0 +1,87 @@
+"""Fixtures shared by the suite: a clean database per test, SQLite and PostgreSQL."""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from ledger.application import AccountContext, Ledger
+
+LOCAL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _answers(url: str) -> bool:
+    try:
+        psycopg.connect(url, connect_timeout=3).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """URL of a server where tests may create and drop databases."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    if _answers(LOCAL_URL):
+        return LOCAL_URL
+    # Never skip: a green run without PostgreSQL would hide real failures.
+    pytest.fail(
+        "No PostgreSQL for the tests: set TEST_DATABASE_URL, start a server at "
+        f"{LOCAL_URL}, or run scripts/test (which starts one).",
+        pytrace=False,
+    )
+
+
+def _with_database(url: str, name: str) -> str:
+    # Replace only the path: pgserver URLs carry the socket dir in the query.
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this one test."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    ident = sql.Identifier(name)
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        # template0: nothing a previous test left in template1 can leak in.
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(ident))
+    try:
+        yield _with_database(postgres_admin_url, name)
+    finally:
+        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+            # FORCE: a leaked connection or pool must not fail teardown.
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(ident))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL for a clean, empty database, once per backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/ledger.db"
+    # Requested lazily so SQLite-only runs need no server.
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def ledger(database_url: str) -> Iterator[Ledger]:
+    """The ledger application on a clean database, once per backend."""
+    app = Ledger(database_url)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+@pytest.fixture
+def account(ledger: Ledger) -> AccountContext:
+    settings, _ = ledger.open_account("Acme")
+    return ledger.context(settings["account_id"])

@@ -1,0 +1,44 @@
+"""Apply the steps of routing-cases.json to a ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ledger.application import AccountContext, Ledger
+
+
+def apply_step(ledger: Ledger, ctx: AccountContext, step: dict[str, Any]) -> None:
+    ((kind, data),) = step.items()
+    if kind == "number":
+        ledger.put_number(ctx, data["number"], data["backup_email"], data.get("label"))
+    elif kind == "user":
+        ledger.put_user(
+            ctx,
+            data["user_id"],
+            data["email"],
+            data.get("name"),
+            data.get("active", True),
+        )
+    elif kind == "contact":
+        ledger.put_contact(
+            ctx,
+            data["contact_id"],
+            data["phones"],
+            data.get("name"),
+            data.get("owner_user_id"),
+        )
+    elif kind in ("sms", "campaign_sms", "call"):
+        ledger.record_interaction(
+            ctx,
+            kind,
+            contact_id=data["contact_id"],
+            to=data["to"],
+            from_number=data.get("from"),
+            user_id=data.get("user_id"),
+            reply=data.get("reply"),
+            interaction_id=data.get("interaction_id"),
+            occurred_at=datetime.fromisoformat(data["occurred_at"]),
+        )
+    else:
+        raise AssertionError(f"unknown step {kind}")
