@@ -40,10 +40,16 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         self.qualified_events_table = table
         self.view = PostgresRoutingView(self.datastore, table)
 
+    # Several server processes may start at once; CREATE ... IF NOT EXISTS
+    # is not safe against itself, so creation is serialised by a lock.
+    CREATE_LOCK = "SELECT pg_advisory_xact_lock(7470656)"
+
     def create_table(self) -> None:
-        super().create_table()
-        with self.datastore.transaction(commit=True) as curs:
-            self.view.create_tables(curs)
+        with self.datastore.transaction(commit=True) as lock:
+            lock.execute(self.CREATE_LOCK)
+            super().create_table()
+            with self.datastore.transaction(commit=True) as curs:
+                self.view.create_tables(curs)
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
