@@ -1,0 +1,44 @@
+import pytest
+
+from domain.errors import InvalidInput
+from domain.values import check_region, parse_email, parse_phone, parse_sender
+
+
+@pytest.mark.parametrize(
+    ("raw", "region"),
+    [
+        ("(415) 555-0111", "US"),
+        ("415.555.0111", "US"),
+        ("+1 415 555 0111", "GB"),
+        ("0014155550111", "FR"),
+    ],
+)
+def test_national_and_international_formats_become_e164(raw, region):
+    assert parse_phone(raw, region, "to") == "+14155550111"
+
+
+def test_uk_national_number_uses_account_region():
+    assert parse_phone("020 7946 0958", "GB", "to") == "+442079460958"
+
+
+def test_invalid_phone_names_the_field():
+    with pytest.raises(InvalidInput) as error:
+        parse_phone("12", "US", "phones[1]")
+    assert error.value.field == "phones[1]"
+
+
+def test_short_code_sender_is_kept_as_sent():
+    assert parse_sender(" ALERTS ", "US") == "ALERTS"
+    assert parse_sender("(415) 555-0111", "US") == "+14155550111"
+
+
+@pytest.mark.parametrize("raw", ["ann", "ann@", "@example.org", "a b@example.org"])
+def test_bad_email_is_rejected(raw):
+    with pytest.raises(InvalidInput):
+        parse_email(raw, "email")
+
+
+def test_unknown_region_is_rejected():
+    with pytest.raises(InvalidInput):
+        check_region("XX")
+    assert check_region("gb") == "GB"
