@@ -10,7 +10,8 @@ SQL is written once with `%s` placeholders; the SQLite view translates them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,8 +39,37 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
+class Tx:
+    """A cursor bound to one version of the view's tables."""
+
+    def __init__(self, curs: Any, version: int) -> None:
+        self.curs = curs
+        self.version = version
+
+    def fetchone(self) -> Any:
+        return self.curs.fetchone()
+
+    def fetchall(self) -> Any:
+        return self.curs.fetchall()
+
+
 class RoutingView:
-    """Backend-neutral fold and queries; subclasses say how to talk SQL."""
+    """Backend-neutral fold and queries; subclasses say how to talk SQL.
+
+    The view's tables exist in versions side by side: every name that starts
+    with `sl_` in the SQL below is given the version's prefix (`sl3_users`).
+    `smsledger_views` says which version is live, so a rebuilt version can be
+    switched in atomically while the service runs.
+    """
+
+    CREATE_CONTROL_TABLES: Sequence[str] = (
+        "CREATE TABLE IF NOT EXISTS smsledger_views ("
+        " name TEXT PRIMARY KEY, version INTEGER NOT NULL)",
+        "INSERT INTO smsledger_views (name, version) VALUES ('routing', 1)"
+        " ON CONFLICT DO NOTHING",
+    )
+    SELECT_LIVE_VERSION = "SELECT version FROM smsledger_views WHERE name = 'routing'"
+    SET_LIVE_VERSION = "UPDATE smsledger_views SET version = %s WHERE name = 'routing'"
 
     CREATE_TABLES: Sequence[str] = (
         "CREATE TABLE IF NOT EXISTS sl_accounts ("
@@ -78,6 +108,17 @@ class RoutingView:
         "CREATE TABLE IF NOT EXISTS sl_ledger_index ("
         " account_id TEXT NOT NULL, key TEXT NOT NULL, position BIGINT NOT NULL,"
         " PRIMARY KEY (account_id, key, position))",
+    )
+
+    TABLES = (
+        "accounts",
+        "users",
+        "contacts",
+        "contact_phones",
+        "notes",
+        "numbers",
+        "decisions",
+        "ledger_index",
     )
 
     INSERT_ACCOUNT = (
@@ -186,18 +227,44 @@ class RoutingView:
 
     def __init__(self, datastore: Any) -> None:
         self.datastore = datastore
+        self._statements: dict[tuple[str, int], str] = {}
+
+    # Versions.
+
+    def create_tables(self, curs: Any) -> None:
+        for statement in self.CREATE_CONTROL_TABLES:
+            curs.execute(self.sql(statement, 0))
+        self.create_version(curs, self.live_version(curs))
+
+    def create_version(self, curs: Any, version: int) -> None:
+        for statement in self.CREATE_TABLES:
+            curs.execute(self.sql(statement, version))
+
+    def drop_version(self, curs: Any, version: int) -> None:
+        for table in self.TABLES:
+            curs.execute(self.sql(f"DROP TABLE IF EXISTS sl_{table}", version))
+
+    def live_version(self, curs: Any) -> int:
+        curs.execute(self.SELECT_LIVE_VERSION)
+        return int(_first(curs.fetchone()))
+
+    def set_live_version(self, curs: Any, version: int) -> None:
+        curs.execute(self.sql(self.SET_LIVE_VERSION, 0), (version,))
 
     # Fold.
 
-    def create_tables(self, curs: Any) -> None:
-        for statement in self.CREATE_TABLES:
-            curs.execute(self.sql(statement))
-
     def apply(self, curs: Any, events: Iterable[tuple[Any, int]]) -> None:
+        """Fold events into the live version, in the transaction that appends them."""
+        self.apply_to(curs, self.live_version(curs), events)
+
+    def apply_to(
+        self, curs: Any, version: int, events: Iterable[tuple[Any, int]]
+    ) -> None:
+        tx = Tx(curs, version)
         for event, position in events:
             handler = self.HANDLERS.get(type(event).__qualname__)
             if handler is not None:
-                getattr(self, handler)(curs, event, position)
+                getattr(self, handler)(tx, event, position)
 
     # Event class names are the ledger's stable vocabulary; the classes
     # themselves are made by the aggregates' metaclass.
@@ -220,9 +287,9 @@ class RoutingView:
         "InboundSms.Routed": "_decision",
     }
 
-    def _account_opened(self, curs: Any, e: Any, position: int) -> None:
+    def _account_opened(self, tx: Tx, e: Any, position: int) -> None:
         self._execute(
-            curs,
+            tx,
             self.INSERT_ACCOUNT,
             str(e.originator_id),
             e.api_key_hash,
@@ -232,20 +299,20 @@ class RoutingView:
             e.enhanced_inbound,
         )
 
-    def _account_changed(self, curs: Any, e: Any, position: int) -> None:
+    def _account_changed(self, tx: Tx, e: Any, position: int) -> None:
         for column, value in e.changes.items():
             assert column in self.ACCOUNT_COLUMNS, column
             statement = self.UPDATE_ACCOUNT.format(column=column)
-            self._execute(curs, statement, value, str(e.originator_id))
+            self._execute(tx, statement, value, str(e.originator_id))
 
-    def _user(self, curs: Any, e: Any, position: int) -> None:
+    def _user(self, tx: Tx, e: Any, position: int) -> None:
         x = self._execute
-        x(curs, self.UPSERT_USER, e.account_id, e.user_id, e.email, e.name, e.active)
-        x(curs, self.INSERT_INDEX, e.account_id, f"user:{e.user_id}", position)
+        x(tx, self.UPSERT_USER, e.account_id, e.user_id, e.email, e.name, e.active)
+        x(tx, self.INSERT_INDEX, e.account_id, f"user:{e.user_id}", position)
 
-    def _contact_registered(self, curs: Any, e: Any, position: int) -> None:
+    def _contact_registered(self, tx: Tx, e: Any, position: int) -> None:
         self._execute(
-            curs,
+            tx,
             self.INSERT_CONTACT,
             e.account_id,
             e.contact_id,
@@ -253,21 +320,21 @@ class RoutingView:
             e.owner_user_id,
             position,
         )
-        self._set_phones(curs, e, position)
+        self._set_phones(tx, e, position)
 
-    def _contact_renamed(self, curs: Any, e: Any, position: int) -> None:
-        self._execute(curs, self.RENAME_CONTACT, e.name, e.account_id, e.contact_id)
-        self._index_contact(curs, e, position)
+    def _contact_renamed(self, tx: Tx, e: Any, position: int) -> None:
+        self._execute(tx, self.RENAME_CONTACT, e.name, e.account_id, e.contact_id)
+        self._index_contact(tx, e, position)
 
-    def _owner_changed(self, curs: Any, e: Any, position: int) -> None:
+    def _owner_changed(self, tx: Tx, e: Any, position: int) -> None:
         owner = e.owner_user_id
-        self._execute(curs, self.SET_OWNER, owner, e.account_id, e.contact_id)
-        self._index_contact(curs, e, position)
+        self._execute(tx, self.SET_OWNER, owner, e.account_id, e.contact_id)
+        self._index_contact(tx, e, position)
 
-    def _note(self, curs: Any, e: Any, position: int) -> None:
+    def _note(self, tx: Tx, e: Any, position: int) -> None:
         user_id = getattr(e, "user_id", None)
         self._execute(
-            curs,
+            tx,
             self.UPSERT_NOTE,
             e.account_id,
             e.contact_id,
@@ -280,22 +347,22 @@ class RoutingView:
             time_key(e.occurred_at),
             position,
         )
-        self._index_contact(curs, e, position)
+        self._index_contact(tx, e, position)
 
-    def _number(self, curs: Any, e: Any, position: int) -> None:
+    def _number(self, tx: Tx, e: Any, position: int) -> None:
         self._execute(
-            curs, self.UPSERT_NUMBER, e.number, e.account_id, e.backup_email, e.label
+            tx, self.UPSERT_NUMBER, e.number, e.account_id, e.backup_email, e.label
         )
-        self._index_number(curs, e, position)
+        self._index_number(tx, e, position)
 
-    def _number_released(self, curs: Any, e: Any, position: int) -> None:
-        self._execute(curs, self.DELETE_NUMBER, e.number)
-        self._index_number(curs, e, position)
+    def _number_released(self, tx: Tx, e: Any, position: int) -> None:
+        self._execute(tx, self.DELETE_NUMBER, e.number)
+        self._index_number(tx, e, position)
 
-    def _decision(self, curs: Any, e: Any, position: int) -> None:
+    def _decision(self, tx: Tx, e: Any, position: int) -> None:
         d = e.decision
         self._execute(
-            curs,
+            tx,
             self.UPSERT_DECISION,
             d["account_id"],
             d["message_id"],
@@ -307,54 +374,65 @@ class RoutingView:
             to_json(d),
         )
 
-    def _index_contact(self, curs: Any, event: Any, position: int) -> None:
+    def _index_contact(self, tx: Tx, event: Any, position: int) -> None:
         key = f"contact:{event.contact_id}"
-        self._execute(curs, self.INSERT_INDEX, event.account_id, key, position)
+        self._execute(tx, self.INSERT_INDEX, event.account_id, key, position)
 
-    def _index_number(self, curs: Any, event: Any, position: int) -> None:
+    def _index_number(self, tx: Tx, event: Any, position: int) -> None:
         key = f"number:{event.number}"
-        self._execute(curs, self.INSERT_INDEX, event.account_id, key, position)
+        self._execute(tx, self.INSERT_INDEX, event.account_id, key, position)
 
-    def _set_phones(self, curs: Any, event: Any, position: int) -> None:
+    def _set_phones(self, tx: Tx, event: Any, position: int) -> None:
         x = self._execute
         account_id, contact_id = event.account_id, event.contact_id
-        x(curs, self.SELECT_PHONES, account_id, contact_id)
-        touched = {row["phone"] for row in curs.fetchall()} | set(event.phones)
-        x(curs, self.DELETE_PHONES, account_id, contact_id)
+        x(tx, self.SELECT_PHONES, account_id, contact_id)
+        touched = {row["phone"] for row in tx.fetchall()} | set(event.phones)
+        x(tx, self.DELETE_PHONES, account_id, contact_id)
         for phone in dict.fromkeys(event.phones):
-            x(curs, self.INSERT_PHONE, account_id, phone, contact_id)
-        self._index_contact(curs, event, position)
+            x(tx, self.INSERT_PHONE, account_id, phone, contact_id)
+        self._index_contact(tx, event, position)
         for phone in sorted(touched):
-            x(curs, self.INSERT_INDEX, account_id, f"phone:{phone}", position)
+            x(tx, self.INSERT_INDEX, account_id, f"phone:{phone}", position)
 
     # Queries.
 
-    def sql(self, statement: str) -> str:
+    def sql(self, statement: str, version: int) -> str:
+        """The statement for one version of the tables, in the backend's dialect."""
+        key = (statement, version)
+        if key not in self._statements:
+            named = statement.replace("sl_", f"sl{version}_") if version else statement
+            self._statements[key] = self.dialect(named)
+        return self._statements[key]
+
+    def dialect(self, statement: str) -> str:
         return statement
 
-    def _execute(self, curs: Any, statement: str, *params: Any) -> None:
-        curs.execute(self.sql(statement), params)
+    def _execute(self, tx: Tx, statement: str, *params: Any) -> None:
+        tx.curs.execute(self.sql(statement, tx.version), params)
 
-    def head(self, curs: Any) -> int:
-        curs.execute(self.SELECT_HEAD)
-        row = curs.fetchone()
-        value = row[0] if not isinstance(row, dict) else next(iter(row.values()))
-        return int(value or 0)
+    def head(self, tx: Tx) -> int:
+        tx.curs.execute(self.SELECT_HEAD)
+        return int(_first(tx.fetchone()) or 0)
 
-    def snapshot(self) -> Any:
-        """A read-only transaction that sees one consistent state of the ledger."""
+    def transaction(self) -> Any:
         return self.datastore.transaction(commit=False)
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Tx]:
+        """A read-only transaction on the live version, seeing one state of it."""
+        with self.transaction() as curs:
+            yield Tx(curs, self.live_version(curs))
+
     def _one(self, statement: str, *params: Any) -> dict[str, Any] | None:
-        with self.datastore.transaction(commit=False) as curs:
-            self._execute(curs, statement, *params)
-            row = curs.fetchone()
+        with self.snapshot() as tx:
+            self._execute(tx, statement, *params)
+            row = tx.fetchone()
         return dict(row) if row is not None else None
 
     def _all(self, statement: str, *params: Any) -> list[dict[str, Any]]:
-        with self.datastore.transaction(commit=False) as curs:
-            self._execute(curs, statement, *params)
-            return [dict(row) for row in curs.fetchall()]
+        with self.snapshot() as tx:
+            self._execute(tx, statement, *params)
+            return [dict(row) for row in tx.fetchall()]
 
     def account_by_key_hash(self, key_hash: str) -> dict[str, Any] | None:
         return self._account(self._one(self.SELECT_ACCOUNT_BY_KEY, key_hash))
@@ -421,10 +499,10 @@ class RoutingView:
 
         Every read is a primary-key or index lookup; none grows with the ledger.
         """
-        with self.snapshot() as curs:
-            position = self.head(curs)
-            self._execute(curs, self.SELECT_NUMBER, to)
-            row = curs.fetchone()
+        with self.snapshot() as tx:
+            position = self.head(tx)
+            self._execute(tx, self.SELECT_NUMBER, to)
+            row = tx.fetchone()
             number = (
                 NumberFact(number=to, backup_email=row["backup_email"])
                 if row is not None and row["account_id"] == account_id
@@ -432,10 +510,10 @@ class RoutingView:
             )
             if number is None:
                 return Facts(sender=sender, number=None), position
-            self._execute(curs, self.SELECT_MATCHES, account_id, sender)
+            self._execute(tx, self.SELECT_MATCHES, account_id, sender)
             contacts: list[ContactFact] = []
             users: dict[str, UserFact] = {}
-            for row in curs.fetchall():
+            for row in tx.fetchall():
                 contacts.append(
                     ContactFact(
                         contact_id=row["contact_id"],
@@ -454,8 +532,8 @@ class RoutingView:
             notes: list[NoteFact] = []
             if contacts:
                 ids = [c.contact_id for c in contacts]
-                curs.execute(*self.notes_query(account_id, ids))
-                for row in curs.fetchall():
+                self._execute(tx, *self.notes_query(account_id, ids))
+                for row in tx.fetchall():
                     notes.append(
                         NoteFact(
                             interaction_id=row["interaction_id"],
@@ -485,5 +563,11 @@ class RoutingView:
         " WHERE n.account_id = %s AND n.contact_id {contacts}"
     )
 
-    def notes_query(self, account_id: str, contact_ids: list[str]) -> tuple[str, Any]:
+    def notes_query(self, account_id: str, contact_ids: list[str]) -> tuple[Any, ...]:
+        """The notes statement and its parameters, for a list of contacts."""
         raise NotImplementedError
+
+
+def _first(row: Any) -> Any:
+    """The first column of a row, whichever row type the driver returns."""
+    return next(iter(row.values())) if isinstance(row, dict) else row[0]

@@ -19,18 +19,16 @@ class PostgresRoutingView(RoutingView):
         self.SELECT_HEAD = f"SELECT MAX(notification_id) FROM {events_table}"
 
     @contextmanager
-    def snapshot(self) -> Iterator[Any]:
+    def transaction(self) -> Iterator[Any]:
         with self.datastore.transaction(commit=False) as curs:
             # Appends hold a table lock, so positions commit in order: a
             # snapshot that sees position N sees everything before it.
             curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield curs
 
-    def notes_query(self, account_id: str, contact_ids: list[str]) -> tuple[str, Any]:
-        return self.NOTES_COLUMNS.format(contacts="= ANY(%s)"), [
-            account_id,
-            contact_ids,
-        ]
+    def notes_query(self, account_id: str, contact_ids: list[str]) -> tuple[Any, ...]:
+        statement = self.NOTES_COLUMNS.format(contacts="= ANY(%s)")
+        return (statement, account_id, contact_ids)
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):

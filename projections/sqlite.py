@@ -15,13 +15,13 @@ from projections.persistence import RoutingView
 class SQLiteRoutingView(RoutingView):
     SELECT_HEAD = "SELECT MAX(rowid) FROM stored_events"
 
-    def sql(self, statement: str) -> str:
+    def dialect(self, statement: str) -> str:
         return statement.replace("%s", "?")
 
-    def notes_query(self, account_id: str, contact_ids: list[str]) -> tuple[str, Any]:
-        marks = ", ".join("?" for _ in contact_ids)
+    def notes_query(self, account_id: str, contact_ids: list[str]) -> tuple[Any, ...]:
+        marks = ", ".join("%s" for _ in contact_ids)
         statement = self.NOTES_COLUMNS.format(contacts=f"IN ({marks})")
-        return self.sql(statement), [account_id, *contact_ids]
+        return (statement, account_id, *contact_ids)
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
