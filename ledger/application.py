@@ -36,6 +36,7 @@ from domain.values import (
 )
 from ledger.storage import persistence_env
 from projections.persistence import RoutingView, to_json
+from projections.rebuild import Progress, Rebuilder, RebuildReport
 
 API_KEY_PREFIX = "sl_"
 T = TypeVar("T")
@@ -222,20 +223,21 @@ class Ledger(Application[UUID]):
         if not positions:
             return []
         rows = self.recorder.select_positions(positions)  # type: ignore[attr-defined]
-        return [
-            (
-                int(row["position"]),
-                self.mapper.to_domain_event(
-                    StoredEvent(
-                        originator_id=row["originator_id"],
-                        originator_version=row["originator_version"],
-                        topic=row["topic"],
-                        state=bytes(row["state"]),
-                    )
-                ),
+        return [(int(row["position"]), self._decode(row)) for row in rows]
+
+    def _decode(self, row: Any) -> Any:
+        return self.mapper.to_domain_event(
+            StoredEvent(
+                originator_id=row["originator_id"],
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
             )
-            for row in rows
-        ]
+        )
+
+    def rebuild_views(self, progress: Progress | None = None) -> RebuildReport:
+        """Rebuild the routing view from the ledger and switch routing to it."""
+        return Rebuilder(self.recorder, self.mapper).rebuild(progress)
 
     # Inbound numbers.
 

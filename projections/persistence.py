@@ -67,7 +67,14 @@ class RoutingView:
         " name TEXT PRIMARY KEY, version INTEGER NOT NULL)",
         "INSERT INTO smsledger_views (name, version) VALUES ('routing', 1)"
         " ON CONFLICT DO NOTHING",
+        "CREATE TABLE IF NOT EXISTS smsledger_view_builds ("
+        " version INTEGER PRIMARY KEY, position BIGINT NOT NULL)",
     )
+    RECORD_BUILD = (
+        "INSERT INTO smsledger_view_builds (version, position) VALUES (%s, %s)"
+        " ON CONFLICT (version) DO UPDATE SET position = excluded.position"
+    )
+    SELECT_BUILT_VERSION = "SELECT MAX(version) FROM smsledger_view_builds"
     SELECT_LIVE_VERSION = "SELECT version FROM smsledger_views WHERE name = 'routing'"
     SET_LIVE_VERSION = "UPDATE smsledger_views SET version = %s WHERE name = 'routing'"
 
@@ -250,6 +257,14 @@ class RoutingView:
 
     def set_live_version(self, curs: Any, version: int) -> None:
         curs.execute(self.sql(self.SET_LIVE_VERSION, 0), (version,))
+
+    def built_version(self, curs: Any) -> int:
+        curs.execute(self.SELECT_BUILT_VERSION)
+        return int(_first(curs.fetchone()) or 0)
+
+    def record_build(self, curs: Any, version: int, position: int) -> None:
+        """How far a version being built has folded, written with what it folded."""
+        curs.execute(self.sql(self.RECORD_BUILD, 0), (version, position))
 
     # Fold.
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 
 from projections.persistence import RoutingView
@@ -82,6 +82,30 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(statement, [aggregate_id])
             row = curs.fetchone()
         return int(row["notification_id"]) if row else None
+
+    @contextmanager
+    def appends_locked(self) -> Iterator[Any]:
+        """A write transaction that holds off every append until it ends."""
+        with self.datastore.transaction(commit=True) as curs:
+            self._lock_table(curs)
+            yield curs
+
+    def select_after(self, curs: Any, position: int) -> list[Notification]:
+        curs.execute(
+            f"SELECT * FROM {self.qualified_events_table}"
+            " WHERE notification_id > %s ORDER BY notification_id",
+            [position],
+        )
+        return [
+            Notification(
+                id=row["notification_id"],
+                originator_id=row["originator_id"],
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
+            )
+            for row in curs.fetchall()
+        ]
 
 
 class Factory(PostgresFactory):

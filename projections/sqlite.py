@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 
 from projections.persistence import RoutingView
@@ -67,6 +68,33 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         "SELECT rowid FROM stored_events"
         " WHERE originator_id = ? AND originator_version = 1"
     )
+
+    @contextmanager
+    def appends_locked(self) -> Iterator[Any]:
+        """A write transaction that holds off every append until it ends."""
+        with self.datastore.transaction(commit=True) as curs:
+            # The first write takes SQLite's single writer lock.
+            curs.execute(self.TAKE_WRITE_LOCK)
+            yield curs
+
+    TAKE_WRITE_LOCK = "UPDATE smsledger_views SET version = version"
+
+    def select_after(self, curs: Any, position: int) -> list[Notification]:
+        curs.execute(
+            f"SELECT rowid, * FROM {self.events_table_name}"
+            " WHERE rowid > ? ORDER BY rowid",
+            [position],
+        )
+        return [
+            Notification(
+                id=row["rowid"],
+                originator_id=self.convert_originator_id(row["originator_id"]),
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=row["state"],
+            )
+            for row in curs.fetchall()
+        ]
 
 
 class Factory(SQLiteFactory):
