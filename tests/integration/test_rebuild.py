@@ -67,7 +67,7 @@ def test_rebuild_repairs_a_view_row_altered_by_hand(ledger, account):
     before = answers(ledger, account)
     with ledger.view.snapshot() as tx:
         version = tx.version
-    with ledger.recorder.datastore.transaction(commit=True) as curs:
+    with ledger.view.datastore.transaction(commit=True) as curs:
         curs.execute(
             ledger.view.sql("UPDATE sl_users SET active = %s", version), (False,)
         )

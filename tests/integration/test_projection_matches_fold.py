@@ -1,0 +1,139 @@
+"""Property: what routing reads from the view equals a plain fold of the ledger.
+
+For random histories of notes, ownership and phone changes and deactivations,
+the decision made from the projections must equal the decision made from facts
+folded directly from every event in the ledger, without the view.
+"""
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domain.routing import ContactFact, Facts, NoteFact, NumberFact, UserFact, decide
+from ledger.application import Ledger
+
+NUMBERS = (f"+1415555{n:04d}" for n in itertools.count(2000))
+PHONES = ["+14155550111", "+14155550122", "+14155550133"]
+USERS = ["u1", "u2", "u3"]
+CONTACTS = ["c1", "c2", "c3"]
+DAY = datetime(2026, 11, 1, tzinfo=UTC)
+
+contact_step = st.tuples(
+    st.just("contact"),
+    st.sampled_from(CONTACTS),
+    st.lists(st.sampled_from(PHONES), max_size=2, unique=True),
+    st.sampled_from([None, *USERS]),
+)
+active_step = st.tuples(st.just("active"), st.sampled_from(USERS), st.booleans())
+note_step = st.tuples(
+    st.just("note"),
+    st.sampled_from(["sms", "campaign_sms", "call"]),
+    st.sampled_from(USERS),
+    st.sampled_from(CONTACTS),
+    st.integers(0, 4),  # few distinct days, so ties happen
+)
+histories = st.lists(st.one_of(contact_step, active_step, note_step), max_size=14)
+
+
+def play(ledger: Ledger, ctx, number, history) -> None:
+    ledger.put_number(ctx, number, "desk@example.org")
+    for user_id in USERS:
+        ledger.put_user(ctx, user_id, f"{user_id}@example.org")
+    for contact_id in CONTACTS:
+        ledger.put_contact(ctx, contact_id, [PHONES[0]])
+    for step in history:
+        if step[0] == "contact":
+            _, contact_id, phones, owner = step
+            ledger.put_contact(ctx, contact_id, phones, owner_user_id=owner)
+        elif step[0] == "active":
+            _, user_id, active = step
+            ledger.put_user(ctx, user_id, f"{user_id}@example.org", active=active)
+        else:
+            _, kind, user_id, contact_id, day = step
+            ledger.record_interaction(
+                ctx,
+                kind,
+                contact_id=contact_id,
+                to=PHONES[0],
+                from_number=number,
+                user_id=user_id,
+                reply="campaign@example.org",
+                occurred_at=DAY + timedelta(days=day),
+            )
+
+
+def folded_facts(ledger: Ledger, account_id: str, number: str, sender: str) -> Facts:
+    """Facts by a plain fold over every event of the ledger."""
+    users: dict[str, UserFact] = {}
+    contacts: dict[str, dict[str, Any]] = {}
+    notes: list[NoteFact] = []
+    backup = None
+    for n in ledger.recorder.select_notifications(None, 1_000_000):
+        event: Any = ledger.mapper.to_domain_event(n)
+        if getattr(event, "account_id", None) != account_id:
+            continue
+        name = type(event).__qualname__
+        if name.startswith("User."):
+            users[event.user_id] = UserFact(
+                event.user_id, event.email, event.name, event.active
+            )
+        elif name == "Contact.Registered":
+            contacts[event.contact_id] = {
+                "phones": event.phones,
+                "owner": event.owner_user_id,
+                "at": n.id,
+                "name": event.name,
+            }
+        elif name == "Contact.PhonesChanged":
+            contacts[event.contact_id]["phones"] = event.phones
+        elif name == "Contact.OwnerChanged":
+            contacts[event.contact_id]["owner"] = event.owner_user_id
+        elif name.startswith("Interaction."):
+            details = event.details()
+            notes.append(
+                NoteFact(
+                    details["interaction_id"],
+                    details["kind"],
+                    details["contact_id"],
+                    details["user_id"],
+                    details["reply"],
+                    details["occurred_at"],
+                    n.id,
+                )
+            )
+        elif name.startswith("InboundNumber."):
+            backup = event.backup_email
+    matched = [
+        ContactFact(cid, c["name"], c["owner"], c["at"])
+        for cid, c in contacts.items()
+        if sender in c["phones"]
+    ]
+    ids = {c.contact_id for c in matched}
+    return Facts(
+        sender=sender,
+        number=NumberFact(number, backup) if backup else None,
+        contacts=matched,
+        notes=[n for n in notes if n.contact_id in ids],
+        users=users,
+    )
+
+
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(history=histories)
+def test_decision_from_view_equals_decision_from_plain_fold(ledger, history):
+    settings_, _ = ledger.open_account("Prop")  # a fresh account per example
+    ctx = ledger.context(settings_["account_id"])
+    number = next(NUMBERS)
+    play(ledger, ctx, number, history)
+    for sender in [*PHONES, "+14155550199"]:
+        facts, _ = ledger.view.gather_facts(ctx.account_id, number, sender)
+        expected = folded_facts(ledger, ctx.account_id, number, sender)
+        for policy in ("sms_then_call", "most_recent_interaction"):
+            assert decide(facts, policy) == decide(expected, policy)
