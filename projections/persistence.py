@@ -75,6 +75,7 @@ class RoutingView:
         " ON CONFLICT (version) DO UPDATE SET position = excluded.position"
     )
     SELECT_BUILT_VERSION = "SELECT MAX(version) FROM smsledger_view_builds"
+    SELECT_BUILDS = "SELECT version, position FROM smsledger_view_builds ORDER BY 1"
     SELECT_LIVE_VERSION = "SELECT version FROM smsledger_views WHERE name = 'routing'"
     SET_LIVE_VERSION = "UPDATE smsledger_views SET version = %s WHERE name = 'routing'"
 
@@ -261,6 +262,10 @@ class RoutingView:
     def built_version(self, curs: Any) -> int:
         curs.execute(self.SELECT_BUILT_VERSION)
         return int(_first(curs.fetchone()) or 0)
+
+    def builds(self, curs: Any) -> list[tuple[int, int]]:
+        curs.execute(self.SELECT_BUILDS)
+        return [(int(r["version"]), int(r["position"])) for r in curs.fetchall()]
 
     def record_build(self, curs: Any, version: int, position: int) -> None:
         """How far a version being built has folded, written with what it folded."""
