@@ -356,7 +356,7 @@ class Ledger(Application[UUID]):
         message_id = message_id or f"m-{uuid4().hex}"
         existing = self.view.decision(ctx.account_id, message_id)
         if existing is not None:
-            return Saved(existing, created=False)
+            return _repeated(existing, sender, to, body, received)
         inbound = InboundSms(
             ctx.account_id, message_id, sender, to, body, received or datetime.now(UTC)
         )
@@ -366,7 +366,7 @@ class Ledger(Application[UUID]):
         except IntegrityError:
             decision = self.view.decision(ctx.account_id, message_id)
             assert decision is not None
-            return Saved(decision, created=False)
+            return _repeated(decision, sender, to, body, received)
         if inbound.held:
             # The number may have been configured while this was decided; its
             # release ran before this was saved, so release it here.
@@ -421,7 +421,7 @@ class Ledger(Application[UUID]):
         rule: str | None = None,
         recipient: str | None = None,
         limit: int = 50,
-        before: int | None = None,
+        before: tuple[int, str] | None = None,
     ) -> list[dict[str, Any]]:
         return self.view.decisions(
             ctx.account_id, rule=rule, recipient=recipient, before=before, limit=limit
@@ -451,6 +451,24 @@ def _context(row: dict[str, Any]) -> AccountContext:
         routing_policy=row["routing_policy"],
         enhanced_inbound=bool(row["enhanced_inbound"]),
     )
+
+
+def _repeated(
+    decision: dict[str, Any],
+    sender: str,
+    to: str,
+    body: str,
+    received: datetime | None,
+) -> Saved:
+    """A message id seen before: its first decision, if it is the same message."""
+    said: dict[str, Any] = {"from": sender, "to": to, "body": body}
+    if received is not None:
+        said["received_at"] = _plain(received)
+    if any(decision[key] != value for key, value in said.items()):
+        raise Conflict(
+            f"message {decision['message_id']!r} was recorded with other content"
+        )
+    return Saved(decision, created=False)
 
 
 def _required_text(value: str, field: str) -> str:

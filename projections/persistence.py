@@ -493,10 +493,11 @@ class RoutingView:
         *,
         rule: str | None,
         recipient: str | None,
-        before: int | None,
+        before: tuple[int, str] | None,
         limit: int,
     ) -> list[dict[str, Any]]:
-        """Newest first; `before` is the position of the last item already seen."""
+        """Newest first; `before` is the (position, message_id) of the last item
+        already seen: decisions made at one position are told apart by id."""
         where = ["account_id = %s"]
         params: list[Any] = [account_id]
         for column, value in (("rule", rule), ("recipient_email", recipient)):
@@ -504,12 +505,12 @@ class RoutingView:
                 where.append(f"{column} = %s")
                 params.append(value)
         if before is not None:
-            where.append("position < %s")
-            params.append(before)
+            where.append("(position, message_id) < (%s, %s)")
+            params.extend(before)
         statement = (
             "SELECT document FROM sl_decisions WHERE "
             + " AND ".join(where)
-            + " ORDER BY position DESC LIMIT %s"
+            + " ORDER BY position DESC, message_id DESC LIMIT %s"
         )
         rows = self._all(statement, *params, limit)
         return [json.loads(row["document"]) for row in rows]
