@@ -34,6 +34,7 @@ from domain.values import (
     parse_phone,
     parse_sender,
 )
+from ledger import audit
 from ledger.storage import persistence_env
 from projections.persistence import RoutingView, to_json
 from projections.rebuild import Progress, Rebuilder, RebuildReport
@@ -234,6 +235,34 @@ class Ledger(Application[UUID]):
                 state=bytes(row["state"]),
             )
         )
+
+    def replay_decision(self, ctx: AccountContext, message_id: str) -> dict[str, Any]:
+        """Recompute a recorded decision from the ledger as it stood then."""
+        recorded = self.get_decision(ctx, message_id)
+        replayed = {**recorded, **audit.replay(self, recorded)}
+        return {
+            "consistent": audit.decided(recorded) == audit.decided(replayed),
+            "recorded": recorded,
+            "replayed": replayed,
+        }
+
+    def projection_status(self) -> list[str]:
+        """One line per view: its version, position, the ledger head and the lag."""
+        head = self.head()
+        lines = []
+        with self.view.datastore.transaction(commit=False) as curs:
+            live = self.view.live_version(curs)
+            builds = self.view.builds(curs)
+        lines.append(
+            f"routing v{live}: live, folded with each append; head {head}, lag 0"
+        )
+        for version, position in builds:
+            if version > live:
+                lines.append(
+                    f"routing v{version}: building at {position}; "
+                    f"head {head}, lag {head - position}"
+                )
+        return lines
 
     def rebuild_views(self, progress: Progress | None = None) -> RebuildReport:
         """Rebuild the routing view from the ledger and switch routing to it."""

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
+from domain.accounts import POLICIES
+from ledger import audit
 from ledger.application import Ledger
 from ledger.progress import ProgressBar
 from ledger.storage import DEFAULT_DATABASE_URL
@@ -31,6 +36,59 @@ def projections_rebuild(args: argparse.Namespace, ledger: Ledger) -> int:
     return 0
 
 
+def audit_verify(args: argparse.Namespace, ledger: Ledger) -> int:
+    with ProgressBar("verify", unit="events") as bar:
+        report = audit.verify(
+            ledger, account_id=args.account, since=args.since, progress=bar.update
+        )
+    print(
+        f"decisions checked: {report.checked}, consistent: {report.consistent}, "
+        f"inconsistent: {len(report.inconsistent)}"
+    )
+    for message_id in report.inconsistent:
+        print(f"inconsistent: {message_id}")
+    return 1 if report.inconsistent else 0
+
+
+def audit_what_if(args: argparse.Namespace, ledger: Ledger) -> int:
+    with ProgressBar("what-if", unit="events") as bar:
+        report = audit.what_if(
+            ledger, args.policy, account_id=args.account, since=args.since,
+            progress=bar.update,
+        )  # fmt: skip
+    changed = len(report.changed)
+    print(
+        f"decisions checked: {report.checked}; under {report.policy}, "
+        f"{changed} would have gone to someone else"
+    )
+    for change, count in sorted(report.changes.items()):
+        print(f"  {change}: {count}")
+    if args.output:
+        write_changes(report.changed, args.output)
+        print(f"changed decisions written to {args.output}")
+    return 0
+
+
+def write_changes(rows: list[dict[str, Any]], path: str) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        if path.endswith(".json"):
+            json.dump(rows, out, indent=2)
+            return
+        writer = csv.DictWriter(out, fieldnames=CHANGE_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+CHANGE_COLUMNS = [
+    "message_id",
+    "account_id",
+    "recorded_rule",
+    "recorded_recipient",
+    "what_if_rule",
+    "what_if_recipient",
+]
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="smsledger", description=__doc__)
     top.add_argument(
@@ -47,6 +105,27 @@ def parser() -> argparse.ArgumentParser:
     verbs.add_parser(
         "rebuild", help="rebuild the routing view beside the live one and switch"
     ).set_defaults(run=projections_rebuild)
+    audits = groups.add_parser("audit", help="check decisions against the ledger")
+    audit_verbs = audits.add_subparsers(dest="verb", required=True)
+    verify = audit_verbs.add_parser(
+        "verify", help="replay every recorded decision; exit 1 on any difference"
+    )
+    whatif = audit_verbs.add_parser(
+        "what-if", help="which decisions another policy would have sent elsewhere"
+    )
+    whatif.add_argument("--policy", required=True, choices=POLICIES)
+    whatif.add_argument(
+        "--output", help="write the changed decisions to a .csv or .json file"
+    )
+    for command, run in ((verify, audit_verify), (whatif, audit_what_if)):
+        command.add_argument("--account", help="only this account's decisions")
+        command.add_argument(
+            "--since",
+            type=int,
+            default=0,
+            help="only decisions made at or after this ledger position",
+        )
+        command.set_defaults(run=run)
     return top
 
 

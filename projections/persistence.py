@@ -483,6 +483,16 @@ class RoutingView:
         rows = self._all(self.SELECT_HELD, account_id, number)
         return [row["message_id"] for row in rows]
 
+    def positions_for(self, account_id: str, keys: list[str], upto: int) -> list[int]:
+        """Positions of the events under any of `keys`, up to `upto`."""
+        marks = ", ".join("%s" for _ in keys)
+        statement = (
+            "SELECT DISTINCT position FROM sl_ledger_index WHERE account_id = %s"
+            f" AND key IN ({marks}) AND position <= %s"
+        )
+        rows = self._all(statement, account_id, *keys, upto)
+        return [int(row["position"]) for row in rows]
+
     def positions(self, account_id: str, key: str) -> list[int]:
         rows = self._all(self.SELECT_INDEX, account_id, key)
         return [int(row["position"]) for row in rows]
