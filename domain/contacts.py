@@ -15,7 +15,22 @@ class Contact(Aggregate):
     def create_id(account_id: str, contact_id: str, **_: Any) -> UUID:
         return scoped_id(account_id, "contact", contact_id)
 
-    @event("Registered")
+    class Registered(Aggregate.Created):
+        """Version 2: a contact has a list of phones; version 1 had one `phone`."""
+
+        class_version = 2
+        account_id: str
+        contact_id: str
+        name: str | None
+        phones: list[str]
+        owner_user_id: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            phone = state.pop("phone", None)
+            state["phones"] = [phone] if phone else []
+
+    @event(Registered)
     def __init__(
         self,
         account_id: str,
