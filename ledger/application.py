@@ -264,9 +264,11 @@ class Ledger(Application[UUID]):
                 )
         return lines
 
-    def rebuild_views(self, progress: Progress | None = None) -> RebuildReport:
+    def rebuild_views(
+        self, progress: Progress | None = None, page_size: int = 2000
+    ) -> RebuildReport:
         """Rebuild the routing view from the ledger and switch routing to it."""
-        return Rebuilder(self.recorder, self.mapper).rebuild(progress)
+        return Rebuilder(self.recorder, self.mapper, page_size).rebuild(progress)
 
     # Inbound numbers.
 
