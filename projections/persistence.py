@@ -10,9 +10,11 @@ SQL is written once with `%s` placeholders; the SQLite view translates them.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Any
 
 from domain.routing import ContactFact, Facts, NoteFact, NumberFact, UserFact
@@ -46,11 +48,44 @@ class Tx:
         self.curs = curs
         self.version = version
 
+    def execute(self, statement: str, params: Sequence[Any]) -> None:
+        self.curs.execute(statement, params)
+
+    def flush(self) -> None:
+        """Nothing is held back: each statement ran when it was given."""
+
     def fetchone(self) -> Any:
         return self.curs.fetchone()
 
     def fetchall(self) -> Any:
         return self.curs.fetchall()
+
+
+class BatchTx(Tx):
+    """Holds the fold's writes and sends them in batches, one table at a time.
+
+    The fold never reads, and its statements on one table never depend on
+    another table, so keeping each table's statements in order is enough: a
+    run of the same statement goes as one `executemany`.
+    """
+
+    def __init__(self, curs: Any, version: int) -> None:
+        super().__init__(curs, version)
+        self.pending: dict[str, list[tuple[str, Sequence[Any]]]] = {}
+
+    def execute(self, statement: str, params: Sequence[Any]) -> None:
+        table = _TABLE.search(statement)
+        key = table.group(0) if table else ""
+        self.pending.setdefault(key, []).append((statement, params))
+
+    def flush(self) -> None:
+        for writes in self.pending.values():
+            for statement, run in groupby(writes, key=lambda w: w[0]):
+                self.curs.executemany(statement, [params for _, params in run])
+        self.pending.clear()
+
+
+_TABLE = re.compile(r"\bsl\d*_\w+")
 
 
 class RoutingView:
@@ -116,6 +151,21 @@ class RoutingView:
         "CREATE TABLE IF NOT EXISTS sl_ledger_index ("
         " account_id TEXT NOT NULL, key TEXT NOT NULL, position BIGINT NOT NULL,"
         " PRIMARY KEY (account_id, key, position))",
+        # The outbox: one row per routed decision, its mail's state, and the
+        # lease a delivery worker holds on it while sending.
+        "CREATE TABLE IF NOT EXISTS sl_outbox ("
+        " account_id TEXT NOT NULL, message_id TEXT NOT NULL,"
+        " position BIGINT NOT NULL, routed_at TEXT NOT NULL, status TEXT NOT NULL,"
+        " attempts INTEGER NOT NULL, next_attempt_at TEXT NOT NULL,"
+        " lease_owner TEXT, lease_until TEXT,"
+        " PRIMARY KEY (account_id, message_id))",
+        "CREATE INDEX IF NOT EXISTS sl_outbox_pending"
+        " ON sl_outbox (position) WHERE status = 'pending'",
+        # Alerts: decisions routed to a user of an account with enhanced inbound.
+        "CREATE TABLE IF NOT EXISTS sl_alerts ("
+        " account_id TEXT NOT NULL, user_id TEXT NOT NULL,"
+        " position BIGINT NOT NULL, message_id TEXT NOT NULL,"
+        " PRIMARY KEY (account_id, user_id, position))",
     )
 
     TABLES = (
@@ -127,6 +177,8 @@ class RoutingView:
         "numbers",
         "decisions",
         "ledger_index",
+        "outbox",
+        "alerts",
     )
 
     INSERT_ACCOUNT = (
@@ -157,9 +209,6 @@ class RoutingView:
     SET_OWNER = (
         "UPDATE sl_contacts SET owner_user_id = %s"
         " WHERE account_id = %s AND contact_id = %s"
-    )
-    SELECT_PHONES = (
-        "SELECT phone FROM sl_contact_phones WHERE account_id = %s AND contact_id = %s"
     )
     DELETE_PHONES = (
         "DELETE FROM sl_contact_phones WHERE account_id = %s AND contact_id = %s"
@@ -200,6 +249,26 @@ class RoutingView:
     INSERT_INDEX = (
         "INSERT INTO sl_ledger_index (account_id, key, position) VALUES (%s, %s, %s)"
         " ON CONFLICT DO NOTHING"
+    )
+    INSERT_OUTBOX = (
+        "INSERT INTO sl_outbox (account_id, message_id, position, routed_at,"
+        " status, attempts, next_attempt_at) VALUES (%s, %s, %s, %s, 'pending', 0, %s)"
+        " ON CONFLICT DO NOTHING"
+    )
+    RETRY_OUTBOX = (
+        "UPDATE sl_outbox SET attempts = %s, next_attempt_at = %s,"
+        " lease_owner = NULL, lease_until = NULL"
+        " WHERE account_id = %s AND message_id = %s"
+    )
+    CLOSE_OUTBOX = (
+        "UPDATE sl_outbox SET status = %s, attempts = %s,"
+        " lease_owner = NULL, lease_until = NULL"
+        " WHERE account_id = %s AND message_id = %s"
+    )
+    SET_DELIVERY: str  # the decision document's `delivery`, without reading it
+    INSERT_ALERT = (
+        "INSERT INTO sl_alerts (account_id, user_id, position, message_id)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
     )
 
     SELECT_HEAD: str  # the ledger's last position, in the reader's snapshot
@@ -278,13 +347,18 @@ class RoutingView:
         self.apply_to(curs, self.live_version(curs), events)
 
     def apply_to(
-        self, curs: Any, version: int, events: Iterable[tuple[Any, int]]
+        self,
+        curs: Any,
+        version: int,
+        events: Iterable[tuple[Any, int]],
+        batched: bool = False,
     ) -> None:
-        tx = Tx(curs, version)
+        tx = BatchTx(curs, version) if batched else Tx(curs, version)
         for event, position in events:
             handler = self.HANDLERS.get(type(event).__qualname__)
             if handler is not None:
                 getattr(self, handler)(tx, event, position)
+        tx.flush()
 
     # Event class names are the ledger's stable vocabulary; the classes
     # themselves are made by the aggregates' metaclass.
@@ -304,7 +378,10 @@ class RoutingView:
         "InboundNumber.Reconfigured": "_number",
         "InboundNumber.Released": "_number_released",
         "InboundSms.Held": "_decision",
-        "InboundSms.Routed": "_decision",
+        "InboundSms.Routed": "_routed",
+        "InboundSms.DeliveryAttempted": "_delivery_attempted",
+        "InboundSms.Delivered": "_delivered",
+        "InboundSms.DeliveryFailed": "_delivery_failed",
     }
 
     def _account_opened(self, tx: Tx, e: Any, position: int) -> None:
@@ -380,7 +457,9 @@ class RoutingView:
         self._index_number(tx, e, position)
 
     def _decision(self, tx: Tx, e: Any, position: int) -> None:
-        d = e.decision
+        self._store_decision(tx, e.decision)
+
+    def _store_decision(self, tx: Tx, d: dict[str, Any]) -> None:
         self._execute(
             tx,
             self.UPSERT_DECISION,
@@ -394,6 +473,54 @@ class RoutingView:
             to_json(d),
         )
 
+    def _routed(self, tx: Tx, e: Any, position: int) -> None:
+        """A routed decision gets a mail to send, and an alert if it says so."""
+        d = e.decision
+        self._store_decision(tx, {**d, "delivery": {"email": "pending", "attempts": 0}})
+        routed_at = time_key(e.timestamp)
+        account_id, message_id = d["account_id"], d["message_id"]
+        x = self._execute
+        x(
+            tx,
+            self.INSERT_OUTBOX,
+            account_id,
+            message_id,
+            position,
+            routed_at,
+            routed_at,
+        )
+        user_id = d["recipient"].get("user_id")
+        if d.get("alert") and user_id:
+            x(tx, self.INSERT_ALERT, account_id, user_id, position, message_id)
+
+    def _delivery_attempted(self, tx: Tx, e: Any, position: int) -> None:
+        retry_at = time_key(e.retry_at)
+        x = self._execute
+        x(tx, self.RETRY_OUTBOX, e.attempt, retry_at, e.account_id, e.message_id)
+        delivery = {
+            "email": "pending",
+            "attempts": e.attempt,
+            "error": e.error,
+            "next_attempt_at": e.retry_at,
+        }
+        self._set_delivery(tx, e, delivery)
+
+    def _delivered(self, tx: Tx, e: Any, position: int) -> None:
+        x = self._execute
+        x(tx, self.CLOSE_OUTBOX, "sent", e.attempts, e.account_id, e.message_id)
+        self._set_delivery(tx, e, {"email": "sent", "attempts": e.attempts})
+
+    def _delivery_failed(self, tx: Tx, e: Any, position: int) -> None:
+        x = self._execute
+        x(tx, self.CLOSE_OUTBOX, "failed", e.attempts, e.account_id, e.message_id)
+        delivery = {"email": "failed", "attempts": e.attempts, "error": e.reason}
+        self._set_delivery(tx, e, delivery)
+
+    def _set_delivery(self, tx: Tx, e: Any, delivery: dict[str, Any]) -> None:
+        self._execute(
+            tx, self.SET_DELIVERY, to_json(delivery), e.account_id, e.message_id
+        )
+
     def _index_contact(self, tx: Tx, event: Any, position: int) -> None:
         key = f"contact:{event.contact_id}"
         self._execute(tx, self.INSERT_INDEX, event.account_id, key, position)
@@ -405,16 +532,29 @@ class RoutingView:
     def _set_phones(self, tx: Tx, event: Any, position: int) -> None:
         x = self._execute
         account_id, contact_id = event.account_id, event.contact_id
-        x(tx, self.SELECT_PHONES, account_id, contact_id)
-        touched = {row["phone"] for row in tx.fetchall()} | set(event.phones)
         x(tx, self.DELETE_PHONES, account_id, contact_id)
         for phone in dict.fromkeys(event.phones):
             x(tx, self.INSERT_PHONE, account_id, phone, contact_id)
         self._index_contact(tx, event, position)
-        for phone in sorted(touched):
+        # A contact that had a phone at some position gained it at an event
+        # indexed here; replay then folds that contact's own history, which
+        # holds any later removal. So removals need no phone entry, and the
+        # fold needs no read, which lets a rebuild stream its writes.
+        for phone in sorted(set(event.phones)):
             x(tx, self.INSERT_INDEX, account_id, f"phone:{phone}", position)
 
     # Queries.
+
+    WRITE_LOCK: str | None = None  # taken first by a transaction that will write
+    SKIP_LOCKED = ""  # how a claiming query passes over rows others are claiming
+
+    @contextmanager
+    def writing(self) -> Iterator[Tx]:
+        """A read-write transaction on the live version, committed at the end."""
+        with self.datastore.transaction(commit=True) as curs:
+            if self.WRITE_LOCK:
+                curs.execute(self.WRITE_LOCK)
+            yield Tx(curs, self.live_version(curs))
 
     def sql(self, statement: str, version: int) -> str:
         """The statement for one version of the tables, in the backend's dialect."""
@@ -428,7 +568,7 @@ class RoutingView:
         return statement
 
     def _execute(self, tx: Tx, statement: str, *params: Any) -> None:
-        tx.curs.execute(self.sql(statement, tx.version), params)
+        tx.execute(self.sql(statement, tx.version), params)
 
     def head(self, tx: Tx) -> int:
         tx.curs.execute(self.SELECT_HEAD)

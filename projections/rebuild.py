@@ -55,7 +55,7 @@ class Rebuilder:
             notifications = self.recorder.select_notifications(
                 position, self.page_size, inclusive_of_start=False
             )
-            with datastore.transaction(commit=True) as curs:
+            with self.recorder.bulk_transaction() as curs:
                 self._fold(curs, new, notifications)
                 position = notifications[-1].id
                 self.view.record_build(curs, new, position)
@@ -76,4 +76,4 @@ class Rebuilder:
 
     def _fold(self, curs: Any, version: int, notifications: Any) -> None:
         events = ((self.mapper.to_domain_event(n), int(n.id)) for n in notifications)
-        self.view.apply_to(curs, version, events)
+        self.view.apply_to(curs, version, events, batched=True)

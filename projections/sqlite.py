@@ -15,6 +15,13 @@ from projections.persistence import RoutingView
 
 class SQLiteRoutingView(RoutingView):
     SELECT_HEAD = "SELECT MAX(rowid) FROM stored_events"
+    SET_DELIVERY = (
+        "UPDATE sl_decisions SET document = json_set(document, '$.delivery', json(%s))"
+        " WHERE account_id = %s AND message_id = %s"
+    )
+    # A transaction that reads first cannot wait for the writer lock later,
+    # so writers take it with their first statement.
+    WRITE_LOCK = "UPDATE smsledger_views SET version = version"
 
     def dialect(self, statement: str) -> str:
         return statement.replace("%s", "?")
@@ -68,6 +75,9 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         "SELECT rowid FROM stored_events"
         " WHERE originator_id = ? AND originator_version = 1"
     )
+
+    def bulk_transaction(self) -> Any:
+        return self.datastore.transaction(commit=True)
 
     @contextmanager
     def appends_locked(self) -> Iterator[Any]:

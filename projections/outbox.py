@@ -1,0 +1,106 @@
+"""What delivery reads from the routing view: mails to send, alerts to stream.
+
+The outbox (`sl_outbox`) and the alerts (`sl_alerts`) are tables of the
+routing view, folded from the ledger with everything else, so they are rebuilt
+with it. A worker claims due mails in ledger order and holds a lease on each
+while it sends; the lease is a note in the view, not in the ledger, and the
+outcome recorded in the ledger releases it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from projections.persistence import RoutingView, from_time_key, time_key
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A routed decision whose mail a worker may now send."""
+
+    account_id: str
+    message_id: str
+    position: int
+    routed_at: datetime
+
+
+class Outbox:
+    CLAIM = (
+        "UPDATE sl_outbox SET lease_owner = %s, lease_until = %s"
+        " WHERE (account_id, message_id) IN ("
+        " SELECT account_id, message_id FROM sl_outbox"
+        " WHERE status = 'pending' AND next_attempt_at <= %s"
+        " AND (lease_until IS NULL OR lease_until <= %s)"
+        " ORDER BY position LIMIT %s{skip_locked})"
+        " RETURNING account_id, message_id, position, routed_at"
+    )
+    # Renewing also proves the lease is still this worker's: one whose lease
+    # ran out must not send, as another may be sending the same mail.
+    RENEW = (
+        "UPDATE sl_outbox SET lease_until = %s"
+        " WHERE account_id = %s AND message_id = %s AND lease_owner = %s"
+        " AND status = 'pending' RETURNING message_id"
+    )
+    SELECT_ALERTS = (
+        "SELECT a.position, d.document FROM sl_alerts a"
+        " JOIN sl_decisions d"
+        "  ON d.account_id = a.account_id AND d.message_id = a.message_id"
+        " WHERE a.account_id = %s AND a.user_id = %s AND a.position > %s"
+        " ORDER BY a.position LIMIT %s"
+    )
+    COUNT_BY_STATUS = "SELECT status, COUNT(*) AS n FROM sl_outbox GROUP BY status"
+
+    def __init__(self, view: RoutingView) -> None:
+        self.view = view
+        self.claim_sql = self.CLAIM.format(skip_locked=view.SKIP_LOCKED)
+
+    def claim(
+        self, owner: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[Claimed]:
+        """Lease up to `limit` due mails to `owner`, oldest decision first."""
+        with self.view.writing() as tx:
+            tx.curs.execute(
+                self.view.sql(self.claim_sql, tx.version),
+                (owner, time_key(lease_until), time_key(now), time_key(now), limit),
+            )
+            rows = tx.fetchall()
+        claimed = [
+            Claimed(
+                account_id=row["account_id"],
+                message_id=row["message_id"],
+                position=int(row["position"]),
+                routed_at=from_time_key(row["routed_at"]),
+            )
+            for row in rows
+        ]
+        return sorted(claimed, key=lambda c: c.position)
+
+    def renew(self, claimed: Claimed, owner: str, lease_until: datetime) -> bool:
+        """Extend `owner`'s lease; False if it is no longer theirs to send."""
+        with self.view.writing() as tx:
+            tx.curs.execute(
+                self.view.sql(self.RENEW, tx.version),
+                (time_key(lease_until), claimed.account_id, claimed.message_id, owner),
+            )
+            return tx.fetchone() is not None
+
+    def counts(self) -> dict[str, int]:
+        """How many mails are pending, sent and failed."""
+        with self.view.snapshot() as tx:
+            tx.curs.execute(self.view.sql(self.COUNT_BY_STATUS, tx.version))
+            return {row["status"]: int(row["n"]) for row in tx.fetchall()}
+
+    def alerts(
+        self, account_id: str, user_id: str, after: int, limit: int
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """A user's alerts after ledger position `after`: (position, decision)."""
+        with self.view.snapshot() as tx:
+            tx.curs.execute(
+                self.view.sql(self.SELECT_ALERTS, tx.version),
+                (account_id, user_id, after, limit),
+            )
+            rows = tx.fetchall()
+        return [(int(row["position"]), json.loads(row["document"])) for row in rows]
