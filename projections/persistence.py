@@ -665,78 +665,84 @@ class RoutingView:
         rows = self._all(statement, *params, limit)
         return [json.loads(row["document"]) for row in rows]
 
+    SELECT_NOTES = (
+        "SELECT n.contact_id, n.interaction_id, n.kind, n.user_id, n.reply,"
+        " n.occurred_at, n.position, u.email, u.name AS user_name, u.active"
+        " FROM sl_notes n LEFT JOIN sl_users u"
+        "  ON u.account_id = n.account_id AND u.user_id = n.user_id"
+        " WHERE n.account_id = %s AND n.contact_id IN ("
+        "  SELECT p.contact_id FROM sl_contact_phones p"
+        "  WHERE p.account_id = %s AND p.phone = %s)"
+    )
+    SELECT_STATE: str  # the live version and the ledger head, in one row
+
+    def reading(self) -> Any:
+        """A read-only transaction that sees one state of the whole database."""
+        return self.transaction()
+
+    def run_all(
+        self, tx: Tx, queries: list[tuple[str, tuple[Any, ...]]]
+    ) -> list[list[Any]]:
+        results = []
+        for statement, params in queries:
+            self._execute(tx, statement, *params)
+            results.append(tx.fetchall())
+        return results
+
     def gather_facts(self, account_id: str, to: str, sender: str) -> tuple[Facts, int]:
         """The facts routing needs, read in one snapshot, and that snapshot's head.
 
         Every read is a primary-key or index lookup; none grows with the ledger.
         """
-        with self.snapshot() as tx:
-            position = self.head(tx)
-            self._execute(tx, self.SELECT_NUMBER, to)
-            row = tx.fetchone()
-            number = (
-                NumberFact(number=to, backup_email=row["backup_email"])
-                if row is not None and row["account_id"] == account_id
-                else None
+        with self.reading() as curs:
+            curs.execute(self.SELECT_STATE)
+            state = dict(curs.fetchone())
+            numbers, matches, noted = self.run_all(
+                Tx(curs, int(state["version"])),
+                [
+                    (self.SELECT_NUMBER, (to,)),
+                    (self.SELECT_MATCHES, (account_id, sender)),
+                    (self.SELECT_NOTES, (account_id, account_id, sender)),
+                ],
             )
-            if number is None:
-                return Facts(sender=sender, number=None), position
-            self._execute(tx, self.SELECT_MATCHES, account_id, sender)
-            contacts: list[ContactFact] = []
-            users: dict[str, UserFact] = {}
-            for row in tx.fetchall():
-                contacts.append(
-                    ContactFact(
-                        contact_id=row["contact_id"],
-                        name=row["name"],
-                        owner_user_id=row["owner_user_id"],
-                        registered_position=int(row["registered_position"]),
-                    )
+        position = int(state["head"] or 0)
+        if not numbers or numbers[0]["account_id"] != account_id:
+            return Facts(sender=sender, number=None), position
+        number = NumberFact(number=to, backup_email=numbers[0]["backup_email"])
+        users: dict[str, UserFact] = {}
+        contacts = []
+        for row in matches:
+            contacts.append(
+                ContactFact(
+                    contact_id=row["contact_id"],
+                    name=row["name"],
+                    owner_user_id=row["owner_user_id"],
+                    registered_position=int(row["registered_position"]),
                 )
-                if row["email"] is not None:
-                    users[row["owner_user_id"]] = UserFact(
-                        row["owner_user_id"],
-                        row["email"],
-                        row["user_name"],
-                        bool(row["active"]),
-                    )
-            notes: list[NoteFact] = []
-            if contacts:
-                ids = [c.contact_id for c in contacts]
-                self._execute(tx, *self.notes_query(account_id, ids))
-                for row in tx.fetchall():
-                    notes.append(
-                        NoteFact(
-                            interaction_id=row["interaction_id"],
-                            kind=row["kind"],
-                            contact_id=row["contact_id"],
-                            user_id=row["user_id"],
-                            reply=row["reply"],
-                            occurred_at=from_time_key(row["occurred_at"]),
-                            position=int(row["position"]),
-                        )
-                    )
-                    if row["email"] is not None:
-                        users[row["user_id"]] = UserFact(
-                            row["user_id"],
-                            row["email"],
-                            row["user_name"],
-                            bool(row["active"]),
-                        )
+            )
+            if row["email"] is not None:
+                users[row["owner_user_id"]] = _user(row, row["owner_user_id"])
+        notes = []
+        for row in noted:
+            notes.append(
+                NoteFact(
+                    interaction_id=row["interaction_id"],
+                    kind=row["kind"],
+                    contact_id=row["contact_id"],
+                    user_id=row["user_id"],
+                    reply=row["reply"],
+                    occurred_at=from_time_key(row["occurred_at"]),
+                    position=int(row["position"]),
+                )
+            )
+            if row["email"] is not None:
+                users[row["user_id"]] = _user(row, row["user_id"])
         facts = Facts(sender, number, tuple(contacts), tuple(notes), users)
         return facts, position
 
-    NOTES_COLUMNS = (
-        "SELECT n.contact_id, n.interaction_id, n.kind, n.user_id, n.reply,"
-        " n.occurred_at, n.position, u.email, u.name AS user_name, u.active"
-        " FROM sl_notes n LEFT JOIN sl_users u"
-        "  ON u.account_id = n.account_id AND u.user_id = n.user_id"
-        " WHERE n.account_id = %s AND n.contact_id {contacts}"
-    )
 
-    def notes_query(self, account_id: str, contact_ids: list[str]) -> tuple[Any, ...]:
-        """The notes statement and its parameters, for a list of contacts."""
-        raise NotImplementedError
+def _user(row: Any, user_id: str) -> UserFact:
+    return UserFact(user_id, row["email"], row["user_name"], bool(row["active"]))
 
 
 def _first(row: Any) -> Any:

@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 
-from projections.persistence import RoutingView
+from projections.persistence import RoutingView, Tx
 
 
 class PostgresRoutingView(RoutingView):
@@ -25,6 +25,10 @@ class PostgresRoutingView(RoutingView):
     def __init__(self, datastore: Any, events_table: str) -> None:
         super().__init__(datastore)
         self.SELECT_HEAD = f"SELECT MAX(notification_id) FROM {events_table}"
+        self.SELECT_STATE = (
+            "SELECT (SELECT version FROM smsledger_views WHERE name = 'routing')"
+            f" AS version, ({self.SELECT_HEAD}) AS head"
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
@@ -34,9 +38,16 @@ class PostgresRoutingView(RoutingView):
             curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield curs
 
-    def notes_query(self, account_id: str, contact_ids: list[str]) -> tuple[Any, ...]:
-        statement = self.NOTES_COLUMNS.format(contacts="= ANY(%s)")
-        return (statement, account_id, contact_ids)
+    def run_all(
+        self, tx: Tx, queries: list[tuple[str, tuple[Any, ...]]]
+    ) -> list[list[Any]]:
+        """Send every query at once: one round trip instead of one each."""
+        conn = tx.curs.connection
+        cursors = [conn.cursor() for _ in queries]
+        with conn.pipeline():
+            for curs, (statement, params) in zip(cursors, queries, strict=True):
+                curs.execute(self.sql(statement, tx.version), params)
+        return [curs.fetchall() for curs in cursors]
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):

@@ -26,10 +26,10 @@ class SQLiteRoutingView(RoutingView):
     def dialect(self, statement: str) -> str:
         return statement.replace("%s", "?")
 
-    def notes_query(self, account_id: str, contact_ids: list[str]) -> tuple[Any, ...]:
-        marks = ", ".join("%s" for _ in contact_ids)
-        statement = self.NOTES_COLUMNS.format(contacts=f"IN ({marks})")
-        return (statement, account_id, *contact_ids)
+    SELECT_STATE = (
+        "SELECT (SELECT version FROM smsledger_views WHERE name = 'routing')"
+        " AS version, (SELECT MAX(rowid) FROM stored_events) AS head"
+    )
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):

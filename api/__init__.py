@@ -1,0 +1,1 @@
+"""The HTTP API: settings, wiring, routes, schemas and error mapping."""

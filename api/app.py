@@ -1,0 +1,88 @@
+"""The composition root: one `Ledger` per process, wired into the routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api import errors
+from api.limits import BodyLimit
+from api.routes import (
+    accounts,
+    contacts,
+    health,
+    inbound,
+    interactions,
+    numbers,
+    twilio,
+    users,
+)
+from api.schemas import Problem
+from api.settings import Settings
+from ledger.application import Ledger
+
+DESCRIPTION = """\
+Routes each inbound SMS to the team member who expects it, and records why.
+
+Every `/v1` path but account creation and the Twilio webhook needs
+`Authorization: Bearer <api_key>`. Errors are `application/problem+json`
+(RFC 9457) with an `errors` list naming each bad field.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application; with no settings, they are read from the environment."""
+    settings = settings or Settings()
+    ledger = Ledger(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        ledger.close()
+
+    app = FastAPI(
+        title="smsledger",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        separate_input_output_schemas=False,
+    )
+    app.state.settings = settings
+    app.state.ledger = ledger
+    errors.install(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    for module in (
+        health,
+        accounts,
+        users,
+        contacts,
+        numbers,
+        interactions,
+        inbound,
+        twilio,
+    ):
+        app.include_router(module.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, plus the problem body every error response refers to."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            separate_input_output_schemas=False,
+        )
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(problem.pop("$defs", {}))
+        components["Problem"] = problem
+        app.openapi_schema = schema
+    return app.openapi_schema

@@ -1,0 +1,61 @@
+"""What a route needs, as `Annotated` dependencies: the ledger and who is asking."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.errors import unauthorized
+from api.settings import Settings
+from ledger.application import AccountContext, Ledger
+
+# auto_error off: a missing key is answered 401 as a problem, not FastAPI's 403.
+bearer = HTTPBearer(auto_error=False, description="The account's API key.")
+admin_bearer = HTTPBearer(
+    scheme_name="AdminToken", auto_error=False, description="The ADMIN_TOKEN."
+)
+Credentials = HTTPAuthorizationCredentials | None
+
+
+def get_ledger(request: Request) -> Ledger:
+    ledger: Ledger = request.app.state.ledger
+    return ledger
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def current_account(
+    ledger: LedgerDep, credentials: Annotated[Credentials, Depends(bearer)]
+) -> AccountContext:
+    if credentials is None:
+        raise unauthorized("An API key is required: Authorization: Bearer <api_key>.")
+    ctx = ledger.authenticate(credentials.credentials)
+    if ctx is None:
+        raise unauthorized("The API key is not valid.")
+    return ctx
+
+
+def require_admin(
+    settings: SettingsDep, credentials: Annotated[Credentials, Depends(admin_bearer)]
+) -> None:
+    """Only the ADMIN_TOKEN passes; an account's key is no admin token."""
+    if settings.admin_token is None:
+        raise unauthorized("Account creation is disabled: ADMIN_TOKEN is not set.")
+    expected = settings.admin_token.get_secret_value().encode()
+    given = credentials.credentials.encode() if credentials else b""
+    if not hmac.compare_digest(given, expected):
+        raise unauthorized("The admin token is required to create accounts.")
+
+
+CurrentAccount = Annotated[AccountContext, Depends(current_account)]
+Admin = Depends(require_admin)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+
+from api import cursor
+from api.deps import CurrentAccount, LedgerDep
+from api.errors import documented
+from api.routes import answer
+from api.schemas import Decision, DecisionPage, Id, InboundSms, Rule, Text
+
+router = APIRouter(prefix="/v1", tags=["inbound SMS and routing decisions"])
+MessageId = Annotated[Id, Path(openapi_examples={"twilio": {"value": "SM0001"}})]
+
+
+@router.post(
+    "/inbound-sms",
+    status_code=201,
+    response_model=Decision,
+    responses={
+        200: {"model": Decision, "description": "The first decision for a repeat"},
+        **documented(400, 401, 409, 413, 422),
+    },
+)
+def route_inbound_sms(
+    body: InboundSms, ctx: CurrentAccount, ledger: LedgerDep, response: Response
+) -> dict[str, Any]:
+    """Route an inbound SMS and record the decision. A repeated `message_id`
+    answers 200 with the first decision, or 409 if its content differs."""
+    saved = ledger.route_inbound_sms(
+        ctx, body.sender, body.to, body.body, body.message_id, body.received_at
+    )
+    return answer(saved, response)
+
+
+@router.get(
+    "/routing-decisions/{message_id}",
+    response_model=Decision,
+    responses=documented(401, 404, 422),
+)
+def get_decision(
+    message_id: MessageId, ctx: CurrentAccount, ledger: LedgerDep
+) -> dict[str, Any]:
+    """The decision recorded for a message."""
+    return ledger.get_decision(ctx, message_id)
+
+
+@router.get(
+    "/routing-decisions",
+    response_model=DecisionPage,
+    responses=documented(401, 422),
+)
+def list_decisions(
+    ctx: CurrentAccount,
+    ledger: LedgerDep,
+    rule: Rule | None = None,
+    recipient: Annotated[Text | None, Query(description="An email address.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor_: Annotated[
+        Text | None, Query(alias="cursor", description="`next_cursor` of a page.")
+    ] = None,
+) -> dict[str, Any]:
+    """Decisions, newest first, a page at a time."""
+    before = cursor.decode(cursor_) if cursor_ is not None else None
+    items = ledger.list_decisions(
+        ctx, rule=rule, recipient=recipient, limit=limit, before=before
+    )
+    last = items[-1] if len(items) == limit else None
+    return {
+        "items": items,
+        "next_cursor": cursor.encode(last["position"], last["message_id"])
+        if last
+        else None,
+    }

@@ -1,0 +1,598 @@
+"""Request and response bodies of the HTTP API, with the examples the docs show.
+
+Field names are the client's (`from`, not `from_`). Values are checked for shape
+here; what they mean (a valid phone, an existing user) is checked by the ledger.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+
+Policy = Literal["sms_then_call", "most_recent_interaction"]
+Rule = Literal[
+    "previous_sms",
+    "campaign_reply",
+    "previous_call",
+    "contact_owner",
+    "unknown_sender",
+    "no_owner",
+    "number_not_configured",
+]
+
+# An id travels in paths: no slash, no control character, no space at either end.
+ID_PATTERN = r"^[^\s/\x00-\x1f\x7f](?:[^/\x00-\x1f\x7f]*[^\s/\x00-\x1f\x7f])?$"
+ID_MAX = 200
+_ID = re.compile(ID_PATTERN)
+# Moments outside these years cannot be stored as sortable text.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def _id(value: str) -> str:
+    if len(value) > ID_MAX or not _ID.match(value):
+        raise ValueError(
+            f"must be 1 to {ID_MAX} characters, without slashes, control "
+            "characters or spaces at either end"
+        )
+    return value
+
+
+def _text(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it on every backend alike.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _moment(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must have a UTC offset (RFC 3339)")
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+    if not EARLIEST <= utc <= LATEST:
+        raise ValueError("must be between 1970 and 9999")
+    return utc
+
+
+Id = Annotated[
+    str,
+    AfterValidator(_id),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": ID_MAX, "pattern": ID_PATTERN}
+    ),
+]
+Text = Annotated[
+    str,
+    AfterValidator(_text),
+    WithJsonSchema({"type": "string", "pattern": "^[^\\x00]*$"}),
+]
+Moment = Annotated[
+    datetime,
+    AfterValidator(_moment),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+class Request(BaseModel):
+    # Unknown fields are refused: a misspelt field must not be silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+# Accounts.
+
+
+class AccountCreate(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Acme Sales",
+                    "default_region": "US",
+                    "routing_policy": "sms_then_call",
+                    "enhanced_inbound": False,
+                }
+            ]
+        }
+    )
+
+    name: Text
+    default_region: Text = "US"
+    routing_policy: Policy = "sms_then_call"
+    enhanced_inbound: bool = False
+
+
+class AccountPatch(Request):
+    """Only the fields sent change; null is refused, as no setting can be cleared."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"routing_policy": "most_recent_interaction"},
+                {"twilio_auth_token": "f0e1d2c3b4a5968778695a4b3c2d1e0f"},
+            ]
+        }
+    )
+
+    name: Text | SkipJsonSchema[None] = None
+    default_region: Text | SkipJsonSchema[None] = None
+    routing_policy: Policy | SkipJsonSchema[None] = None
+    enhanced_inbound: bool | SkipJsonSchema[None] = None
+    twilio_auth_token: Text | SkipJsonSchema[None] = None
+
+    @field_validator("*")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Runs only for values sent: an omitted field keeps its default.
+        if value is None:
+            raise ValueError("must not be null")
+        return value
+
+
+ACCOUNT_EXAMPLE: dict[str, Any] = {
+    "account_id": "0b6f9a4e-3c1d-4a5e-9f7b-2d8c6e1a4b3f",
+    "name": "Acme Sales",
+    "default_region": "US",
+    "routing_policy": "sms_then_call",
+    "enhanced_inbound": False,
+    "twilio_auth_token_set": False,
+}
+
+
+class Account(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ACCOUNT_EXAMPLE]})
+
+    account_id: str
+    name: str
+    default_region: str
+    routing_policy: Policy
+    enhanced_inbound: bool
+    twilio_auth_token_set: bool = Field(
+        description="Whether Twilio webhooks can be verified; the token is never shown."
+    )
+
+
+class AccountCreated(Account):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{**ACCOUNT_EXAMPLE, "api_key": "sl_3q2+7w-example-key"}]
+        }
+    )
+
+    api_key: str = Field(description="Shown once: only its hash is stored.")
+
+
+# Users.
+
+
+class UserPut(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"email": "ann@example.com", "name": "Ann", "active": True}]
+        }
+    )
+
+    email: Text
+    name: Text | None = None
+    active: bool = True
+
+
+class User(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "user_id": "u-ann",
+                    "email": "ann@example.com",
+                    "name": "Ann",
+                    "active": True,
+                }
+            ]
+        }
+    )
+
+    user_id: str
+    email: str
+    name: str | None
+    active: bool
+
+
+# Contacts.
+
+
+class ContactPut(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Jane Roe",
+                    "phones": ["+14155550111", "(415) 555-0112"],
+                    "owner_user_id": "u-ann",
+                }
+            ]
+        }
+    )
+
+    name: Text | None = None
+    phones: list[Text] = Field(max_length=50)
+    owner_user_id: Id | None = Field(default=None, description="null clears the owner")
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "contact_id": "c-42",
+                    "name": "Jane Roe",
+                    "phones": ["+14155550111"],
+                    "owner_user_id": "u-ann",
+                }
+            ]
+        }
+    )
+
+    contact_id: str
+    name: str | None
+    phones: list[str]
+    owner_user_id: str | None
+
+
+class HistoryEvent(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "Interaction.SmsSent",
+                    "position": 17,
+                    "recorded_at": "2026-11-20T14:03:01.120000Z",
+                    "data": {
+                        "account_id": ACCOUNT_EXAMPLE["account_id"],
+                        "interaction_id": "i-9",
+                        "contact_id": "c-42",
+                        "user_id": "u-ann",
+                        "to": "+14155550111",
+                        "from_number": "+14155550100",
+                        "occurred_at": "2026-11-20T14:03:00Z",
+                        "body": "Does Tuesday work?",
+                    },
+                }
+            ]
+        }
+    )
+
+    type: str = Field(description="The recorded event, e.g. `Contact.OwnerChanged`.")
+    position: int
+    recorded_at: datetime
+    data: dict[str, Any]
+
+
+# Inbound numbers.
+
+
+class NumberPut(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"backup_email": "frontdesk@example.com", "label": "Sales line"}
+            ]
+        }
+    )
+
+    backup_email: Text
+    label: Text | None = None
+
+
+class InboundNumber(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "number": "+14155550100",
+                    "backup_email": "frontdesk@example.com",
+                    "label": "Sales line",
+                }
+            ]
+        }
+    )
+
+    number: str
+    backup_email: str
+    label: str | None
+
+
+# Interactions.
+
+
+class SmsNote(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "interaction_id": "i-9",
+                    "user_id": "u-ann",
+                    "contact_id": "c-42",
+                    "to": "+14155550111",
+                    "from": "+14155550100",
+                    "occurred_at": "2026-11-20T14:03:00Z",
+                    "body": "Does Tuesday work?",
+                }
+            ]
+        }
+    )
+
+    interaction_id: Id | None = None
+    user_id: Id
+    contact_id: Id
+    to: Text
+    sent_from: Text = Field(alias="from")
+    occurred_at: Moment | None = None
+    body: Text | None = None
+
+
+class CampaignSmsNote(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "interaction_id": "i-10",
+                    "contact_id": "c-42",
+                    "to": "+14155550111",
+                    "from": "+14155550100",
+                    "reply": "campaigns@example.com",
+                    "occurred_at": "2026-11-21T09:00:00Z",
+                    "body": "Our winter offer: reply YES to book.",
+                }
+            ]
+        }
+    )
+
+    interaction_id: Id | None = None
+    contact_id: Id
+    to: Text
+    sent_from: Text = Field(alias="from")
+    reply: Text = Field(description="The email address replies must go to.")
+    occurred_at: Moment | None = None
+    body: Text | None = None
+
+
+class CallNote(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "interaction_id": "i-11",
+                    "user_id": "u-ann",
+                    "contact_id": "c-42",
+                    "to": "+14155550111",
+                    "from": "+14155550100",
+                    "occurred_at": "2026-11-19T16:30:00Z",
+                }
+            ]
+        }
+    )
+
+    interaction_id: Id | None = None
+    user_id: Id
+    contact_id: Id
+    to: Text
+    sent_from: Text | None = Field(default=None, alias="from")
+    occurred_at: Moment | None = None
+
+
+class Interaction(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "interaction_id": "i-9",
+                    "kind": "sms",
+                    "contact_id": "c-42",
+                    "user_id": "u-ann",
+                    "reply": None,
+                    "to": "+14155550111",
+                    "from": "+14155550100",
+                    "occurred_at": "2026-11-20T14:03:00Z",
+                    "body": "Does Tuesday work?",
+                    "position": 17,
+                }
+            ]
+        }
+    )
+
+    interaction_id: str
+    kind: Literal["sms", "campaign_sms", "call"]
+    contact_id: str
+    user_id: str | None
+    reply: str | None
+    to: str
+    sent_from: str | None = Field(alias="from")
+    occurred_at: datetime
+    body: str | None
+    position: int
+
+
+# Inbound SMS and their routing decisions.
+
+
+class InboundSms(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "from": "+14155550111",
+                    "to": "+14155550100",
+                    "body": "Yes, Tuesday works",
+                    "message_id": "SM0001",
+                    "received_at": "2026-11-26T15:04:05Z",
+                }
+            ]
+        }
+    )
+
+    sender: Text = Field(alias="from")
+    to: Text
+    body: Text
+    message_id: Id | None = Field(
+        default=None,
+        description="The provider's id; a repeat answers the first decision.",
+    )
+    received_at: Moment | None = None
+
+
+class Recipient(BaseModel):
+    email: str
+    user_id: str | None = None
+
+
+class Delivery(BaseModel):
+    # Kept open: delivery records may carry more than these two fields.
+    model_config = ConfigDict(extra="allow")
+
+    email: Literal["pending", "sent", "failed"]
+    attempts: int
+
+
+DECISION_EXAMPLE: dict[str, Any] = {
+    "message_id": "SM0001",
+    "status": "routed",
+    "from": "+14155550111",
+    "to": "+14155550100",
+    "body": "Yes, Tuesday works",
+    "received_at": "2026-11-26T15:04:05Z",
+    "contact_ids": ["c-42"],
+    "rule": "previous_sms",
+    "recipient": {"email": "ann@example.com", "user_id": "u-ann"},
+    "evidence": {
+        "interaction_id": "i-9",
+        "kind": "sms",
+        "user_id": "u-ann",
+        "contact_id": "c-42",
+        "occurred_at": "2026-11-20T14:03:00Z",
+    },
+    "skipped": [
+        {"interaction_id": "i-12", "user_id": "u-bob", "reason": "user_inactive"}
+    ],
+    "policy": "sms_then_call",
+    "position": 1234,
+    "explanation": (
+        "Routed to ann@example.com: Ann sent the last SMS to Jane Roe on "
+        "2026-11-20 14:03 UTC."
+    ),
+    "delivery": {"email": "sent", "attempts": 1},
+}
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [DECISION_EXAMPLE]})
+
+    message_id: str
+    status: Literal["routed", "held"]
+    sender: str = Field(alias="from")
+    to: str
+    body: str
+    received_at: datetime
+    contact_ids: list[str]
+    rule: Rule
+    recipient: Recipient | None = Field(description="null while the message is held")
+    evidence: dict[str, Any] | None
+    skipped: list[dict[str, str]]
+    policy: Policy
+    position: int = Field(description="The ledger position the decision was made at.")
+    explanation: str
+    delivery: Delivery | None = None
+
+
+class DecisionPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"items": [DECISION_EXAMPLE], "next_cursor": "MTIzNDpTTTAwMDE"}
+            ]
+        }
+    )
+
+    items: list[Decision]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next, older page; null on the last page."
+    )
+
+
+# Health and problems.
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
+    status: Literal["ok"]
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 `application/problem+json`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "https://smsledger.dev/problems/invalid-input",
+                    "title": "Unprocessable Content",
+                    "status": 422,
+                    "detail": "phones[0]: '555' is not a valid phone number",
+                    "errors": [
+                        {
+                            "field": "phones[0]",
+                            "message": "'555' is not a valid phone number",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError]
+
+
+class TwilioSms(BaseModel):
+    """The fields of Twilio's webhook that routing uses; Twilio sends more."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "MessageSid": "SM0001",
+                    "AccountSid": "AC0001",
+                    "From": "+14155550111",
+                    "To": "+14155550100",
+                    "Body": "Yes, Tuesday works",
+                }
+            ]
+        },
+    )
+
+    sender: Text = Field(alias="From")
+    to: Text = Field(alias="To")
+    body: Text = Field(default="", alias="Body")
+    message_sid: Id = Field(alias="MessageSid")

@@ -1,0 +1,26 @@
+"""The service's settings: the environment variables of API.md, read once."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ledger.storage import DEFAULT_DATABASE_URL
+
+
+class Settings(BaseSettings):
+    # An empty variable counts as unset: `ADMIN_TOKEN= scripts/serve` disables admin.
+    model_config = SettingsConfigDict(env_ignore_empty=True, extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    admin_token: SecretStr | None = None
+    smtp_url: SecretStr | None = None
+    mail_from: str = "smsledger@localhost"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    public_base_url: str | None = None
+    workers: int = Field(
+        default=1, ge=1, validation_alias=AliasChoices("WORKERS", "WEB_CONCURRENCY")
+    )
+    # Larger bodies are refused with 413 before they are parsed.
+    max_body_bytes: int = 256 * 1024
