@@ -60,16 +60,20 @@ def _validation_message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def _malformed() -> JSONResponse:
+    return problem(
+        400,
+        "The body is not valid JSON.",
+        slug="malformed-json",
+        errors=[{"field": "body", "message": "is not valid JSON"}],
+    )
+
+
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
-        return problem(
-            400,
-            "The body is not valid JSON.",
-            slug="malformed-json",
-            errors=[{"field": "body", "message": "is not valid JSON"}],
-        )
+        return _malformed()
     fields = [
         {"field": field_name(e.get("loc", ())), "message": _validation_message(e)}
         for e in errors
@@ -95,6 +99,10 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:
+        # No route raises 400: FastAPI does, for a body it cannot decode at all
+        # (bad UTF-8, nesting too deep), which is malformed JSON too.
+        return _malformed()
     return problem(exc.status_code, str(exc.detail), headers=exc.headers)
 
 

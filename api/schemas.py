@@ -40,19 +40,25 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, tzinfo=UTC)
 
 
+def _text(value: str) -> str:
+    # JSON can spell a lone surrogate (\ud800), which no database can store.
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    # PostgreSQL text cannot hold NUL; refuse it on every backend alike.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 def _id(value: str) -> str:
+    value = _text(value)
     if len(value) > ID_MAX or not _ID.match(value):
         raise ValueError(
             f"must be 1 to {ID_MAX} characters, without slashes, control "
             "characters or spaces at either end"
         )
-    return value
-
-
-def _text(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; refuse it on every backend alike.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
     return value
 
 

@@ -116,3 +116,34 @@ def test_unsupported_method_is_a_405_problem(acme):
 
     assert_problem(response, 405)
     assert response.headers["allow"]
+
+
+@pytest.mark.parametrize(
+    ("field", "raw"), [("name", '"Ann \\ud800"'), ("email", '"\\udfff@acme.test"')]
+)
+def test_lone_surrogate_is_422_not_a_server_error(acme, field, raw):
+    body = {"email": '"ann@acme.test"', "name": '"Ann"', field: raw}
+    content = "{" + ", ".join(f'"{k}": {v}' for k, v in body.items()) + "}"
+
+    response = acme.client.put(
+        "/v1/users/ann",
+        content=content.encode(),
+        headers={**acme.headers, "Content-Type": "application/json"},
+    )
+
+    assert_problem(response, 422, field)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'{"email": "\xff"}', b"[" * 100_000 + b"]" * 100_000],
+    ids=["utf8", "deep"],
+)
+def test_body_that_cannot_be_decoded_is_a_400_problem(acme, content):
+    response = acme.client.put(
+        "/v1/users/ann",
+        content=content,
+        headers={**acme.headers, "Content-Type": "application/json"},
+    )
+
+    assert_problem(response, 400, "body")
