@@ -174,7 +174,12 @@ class Account(BaseModel):
 class AccountCreated(Account):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{**ACCOUNT_EXAMPLE, "api_key": "sl_3q2+7w-example-key"}]
+            "examples": [
+                {
+                    **ACCOUNT_EXAMPLE,
+                    "api_key": "sl_Q2xh7Kc9vB1mZ0pRt4YwUe8sNa3LdFg6HjJk5TqVo1E",
+                }
+            ]
         }
     )
 

@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
 from api.schemas import InboundSms
 from tests.api.conftest import ADMIN, Tenant
 
-EXAMPLES = 15  # per operation and mode: enough to find a 500, quick to run
+EXAMPLES = 10  # per operation and mode: enough to find a 500, quick to run
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
