@@ -13,6 +13,7 @@ from api import errors
 from api.limits import BodyLimit
 from api.routes import (
     accounts,
+    alerts,
     contacts,
     health,
     inbound,
@@ -24,6 +25,8 @@ from api.routes import (
 from api.schemas import Problem
 from api.settings import Settings
 from ledger.application import Ledger
+from ledger.delivery import DeliveryWorker
+from ledger.mail import transport
 
 DESCRIPTION = """\
 Routes each inbound SMS to the team member who expects it, and records why.
@@ -38,10 +41,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The application; with no settings, they are read from the environment."""
     settings = settings or Settings()
     ledger = Ledger(settings.database_url)
+    worker = _delivery_worker(settings, ledger)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if worker is not None:
+            worker.start()
         yield
+        if worker is not None:
+            worker.stop()
         ledger.close()
 
     app = FastAPI(
@@ -53,12 +61,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.ledger = ledger
+    app.state.delivery = worker
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     for module in (
         health,
         accounts,
         users,
+        alerts,
         contacts,
         numbers,
         interactions,
@@ -68,6 +78,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _delivery_worker(settings: Settings, ledger: Ledger) -> DeliveryWorker | None:
+    """The worker that mails decisions from this process, unless it is off."""
+    if not settings.delivery_worker:
+        return None
+    smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+    return DeliveryWorker(
+        ledger, transport(smtp_url, settings.maildir), mail_from=settings.mail_from
+    )
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ledger.mail import DEFAULT_MAIL_FROM, DEFAULT_MAILDIR
 from ledger.storage import DEFAULT_DATABASE_URL
 
 
@@ -15,7 +16,11 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     admin_token: SecretStr | None = None
     smtp_url: SecretStr | None = None
-    mail_from: str = "smsledger@localhost"
+    mail_from: str = DEFAULT_MAIL_FROM
+    # Where mails go without SMTP_URL.
+    maildir: str = DEFAULT_MAILDIR
+    # Off when `smsledger deliver` runs as its own process instead.
+    delivery_worker: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     public_base_url: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,10 +37,12 @@ from domain.values import (
 )
 from ledger import audit
 from ledger.storage import persistence_env
+from projections.outbox import Outbox
 from projections.persistence import RoutingView, to_json
 from projections.rebuild import Progress, Rebuilder, RebuildReport
 
 API_KEY_PREFIX = "sl_"
+log = logging.getLogger("smsledger.ledger")
 T = TypeVar("T")
 
 
@@ -71,11 +74,23 @@ class Ledger(Application[UUID]):
     def __init__(self, database_url: str) -> None:
         super().__init__(env=persistence_env(database_url))
         self.view: RoutingView = self.recorder.view  # type: ignore[attr-defined]
+        self.outbox = Outbox(self.view)
+        # Called after a decision is routed here, so that delivery and alert
+        # streams in this process need not wait for their next poll.
+        self.on_routed: list[Callable[[], None]] = []
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         # The view is folded in the transaction that appends the events.
         processing_event.saved_kwargs["events_to_fold"] = processing_event.events
-        return super()._record(processing_event)
+        recordings = super()._record(processing_event)
+        names = {type(e).__qualname__ for e in processing_event.events}
+        if "InboundSms.Routed" in names:
+            for listener in list(self.on_routed):
+                try:
+                    listener()
+                except Exception:  # the events are recorded whatever it does
+                    log.exception("on_routed listener failed")
+        return recordings
 
     def _save(self, *aggregates: Any) -> int:
         """Save and return the ledger position of the last event appended."""
@@ -417,6 +432,9 @@ class Ledger(Application[UUID]):
             **decision.as_dict(),
             "policy": ctx.routing_policy,
             "position": position,
+            # Enhanced inbound raises an alert for a user, as it was when decided.
+            "alert": ctx.enhanced_inbound
+            and bool(decision.recipient and decision.recipient.get("user_id")),
         }
         document = _plain(document)
         if decision.status == "held":
@@ -439,6 +457,54 @@ class Ledger(Application[UUID]):
                 self._save(inbound)
             except IntegrityError:
                 continue  # another process released it first
+
+    # Delivery of decisions.
+
+    def record_delivered(self, account_id: str, message_id: str, mail_id: str) -> None:
+        """The decision's mail was accepted by the mail server."""
+        self._record_delivery(
+            account_id, message_id, lambda sms: sms.record_delivered(mail_id)
+        )
+
+    def record_delivery_failure(
+        self,
+        account_id: str,
+        message_id: str,
+        *,
+        permanent: bool,
+        error: str,
+        retry_at: datetime,
+    ) -> None:
+        """A try that did not deliver; the mail is tried again from `retry_at`."""
+        self._record_delivery(
+            account_id,
+            message_id,
+            lambda sms: sms.record_failed_attempt(permanent, error, retry_at),
+        )
+
+    def _record_delivery(
+        self, account_id: str, message_id: str, change: Callable[[InboundSms], None]
+    ) -> None:
+        for tries_left in (1, 0):
+            inbound: InboundSms = self.repository.get(
+                InboundSms.create_id(account_id, message_id)
+            )
+            if inbound.delivery != "pending":
+                return  # another worker recorded the outcome first
+            change(inbound)
+            try:
+                self._save(inbound)
+            except IntegrityError:
+                if not tries_left:
+                    raise
+            else:
+                return
+
+    def alerts(
+        self, ctx: AccountContext, user_id: str, after: int, limit: int = 100
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Decisions alerted to a user after ledger position `after`, in order."""
+        return self.outbox.alerts(ctx.account_id, user_id, after, limit)
 
     def get_decision(self, ctx: AccountContext, message_id: str) -> dict[str, Any]:
         decision = self.view.decision(ctx.account_id, message_id)

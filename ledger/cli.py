@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -13,6 +15,8 @@ from typing import Any
 from domain.accounts import POLICIES
 from ledger import audit
 from ledger.application import Ledger
+from ledger.delivery import DeliveryWorker
+from ledger.mail import DEFAULT_MAIL_FROM, DEFAULT_MAILDIR, transport
 from ledger.progress import ProgressBar
 from ledger.storage import DEFAULT_DATABASE_URL
 
@@ -67,6 +71,28 @@ def audit_what_if(args: argparse.Namespace, ledger: Ledger) -> int:
         write_changes(report.changed, args.output)
         print(f"changed decisions written to {args.output}")
     return 0
+
+
+def deliver(args: argparse.Namespace, ledger: Ledger) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    worker = DeliveryWorker(
+        ledger, transport(args.smtp_url, args.maildir), mail_from=args.mail_from
+    )
+    if args.once:
+        while worker.run_once() == worker.batch:
+            pass
+    else:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: worker.stop())
+        where = "SMTP" if args.smtp_url else f"the Maildir {args.maildir}"
+        print(f"delivering decisions to {where}; stop with Ctrl-C", flush=True)
+        worker.run()
+    counts = ledger.outbox.counts()
+    print(", ".join(f"{status}: {counts.get(status, 0)}" for status in MAIL_STATES))
+    return 0
+
+
+MAIL_STATES = ("pending", "sent", "failed")
 
 
 def write_changes(rows: list[dict[str, Any]], path: str) -> None:
@@ -126,6 +152,29 @@ def parser() -> argparse.ArgumentParser:
             help="only decisions made at or after this ledger position",
         )
         command.set_defaults(run=run)
+    mail = groups.add_parser(
+        "deliver", help="mail routed decisions, as a process of its own"
+    )
+    mail.add_argument(
+        "--smtp-url",
+        default=os.environ.get("SMTP_URL") or None,
+        help="smtp://, smtp+starttls:// or smtps:// (default: $SMTP_URL; "
+        "without one, mails go to the Maildir)",
+    )
+    mail.add_argument(
+        "--mail-from",
+        default=os.environ.get("MAIL_FROM") or DEFAULT_MAIL_FROM,
+        help="sender address of the mails (default: $MAIL_FROM or %(default)s)",
+    )
+    mail.add_argument(
+        "--maildir",
+        default=os.environ.get("MAILDIR") or DEFAULT_MAILDIR,
+        help="where mails go without SMTP (default: $MAILDIR or %(default)s)",
+    )
+    mail.add_argument(
+        "--once", action="store_true", help="send what is due now, then exit"
+    )
+    mail.set_defaults(run=deliver)
     return top
 
 

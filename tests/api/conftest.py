@@ -24,6 +24,8 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         admin_token=SecretStr(ADMIN_TOKEN),
         public_base_url=PUBLIC_BASE_URL,
+        # Delivery appends events as it goes; tests/delivery runs it itself.
+        delivery_worker=False,
     )
 
 

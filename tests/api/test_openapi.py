@@ -9,6 +9,7 @@ ENDPOINTS = [
     ("patch", "/v1/account"),
     ("put", "/v1/users/{user_id}"),
     ("get", "/v1/users/{user_id}"),
+    ("get", "/v1/users/{user_id}/alerts"),
     ("put", "/v1/contacts/{contact_id}"),
     ("get", "/v1/contacts/{contact_id}"),
     ("get", "/v1/contacts/{contact_id}/history"),

@@ -133,6 +133,7 @@ def served(postgres_url, tmp_path):
         "PORT": str(port),
         "WEB_CONCURRENCY": "2",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "MAILDIR": str(tmp_path / "mail"),
     }
     env.pop("WORKERS", None)
     with log.open("w") as out:
