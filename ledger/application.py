@@ -36,6 +36,7 @@ from domain.values import (
     parse_sender,
 )
 from ledger import audit
+from ledger.commit import GroupCommit
 from ledger.storage import persistence_env
 from projections.outbox import Outbox
 from projections.persistence import RoutingView, to_json
@@ -74,6 +75,7 @@ class Ledger(Application[UUID]):
     def __init__(self, database_url: str) -> None:
         super().__init__(env=persistence_env(database_url))
         self.view: RoutingView = self.recorder.view  # type: ignore[attr-defined]
+        self.commits = GroupCommit(lambda events: self.save(*events))
         self.outbox = Outbox(self.view)
         # Called after a decision is routed here, so that delivery and alert
         # streams in this process need not wait for their next poll.
@@ -93,9 +95,16 @@ class Ledger(Application[UUID]):
         return recordings
 
     def _save(self, *aggregates: Any) -> int:
-        """Save and return the ledger position of the last event appended."""
-        recordings = self.save(*aggregates)
-        return recordings[-1].notification.id if recordings else self.head()
+        """Append the aggregates' new events durably; the last one's position."""
+        events = [e for aggregate in aggregates for e in aggregate.collect_events()]
+        if not events:
+            return self.head()
+        recordings = self.commits.append(events)
+        return int(recordings[-1].notification.id)
+
+    def close(self) -> None:
+        self.commits.close()
+        super().close()
 
     def head(self) -> int:
         return int(self.recorder.max_notification_id() or 0)
