@@ -357,11 +357,16 @@ class Ledger(Application[UUID]):
         }
         if kind == "campaign_sms":
             fields["reply"] = parse_email(reply or "", "reply")
+        elif user_id is None:
+            raise InvalidInput("user_id", "is required")
         else:
-            if user_id is None or not self.view.user(ctx.account_id, user_id):
-                raise InvalidInput("user_id", f"no user {user_id!r}")
             fields["user_id"] = user_id
-        if not self.view.contact(ctx.account_id, contact_id):
+        has_user, has_contact = self.view.has_user_and_contact(
+            ctx.account_id, user_id or "", contact_id
+        )
+        if "user_id" in fields and not has_user:
+            raise InvalidInput("user_id", f"no user {user_id!r}")
+        if not has_contact:
             raise InvalidInput("contact_id", f"no contact {contact_id!r}")
         sent_from = (
             parse_phone(from_number, ctx.default_region, "from")

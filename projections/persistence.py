@@ -609,6 +609,22 @@ class RoutingView:
     def user(self, account_id: str, user_id: str) -> dict[str, Any] | None:
         return self._one(self.SELECT_USER, account_id, user_id)
 
+    SELECT_USER_AND_CONTACT = (
+        "SELECT EXISTS (SELECT 1 FROM sl_users WHERE account_id = %s AND user_id = %s)"
+        " AS has_user, EXISTS (SELECT 1 FROM sl_contacts"
+        " WHERE account_id = %s AND contact_id = %s) AS has_contact"
+    )
+
+    def has_user_and_contact(
+        self, account_id: str, user_id: str, contact_id: str
+    ) -> tuple[bool, bool]:
+        """Whether both exist, in one round trip: a note names both."""
+        row = self._one(
+            self.SELECT_USER_AND_CONTACT, account_id, user_id, account_id, contact_id
+        )
+        assert row is not None
+        return bool(row["has_user"]), bool(row["has_contact"])
+
     def contact(self, account_id: str, contact_id: str) -> dict[str, Any] | None:
         return self._one(self.SELECT_CONTACT, account_id, contact_id)
 
