@@ -62,6 +62,7 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
+        access_log=settings.access_log,
     )
 
 

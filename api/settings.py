@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     maildir: str = DEFAULT_MAILDIR
     # Off when `smsledger deliver` runs as its own process instead.
     delivery_worker: bool = True
+    # One log line per request; off for load tests, where it costs CPU.
+    access_log: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     public_base_url: str | None = None

@@ -1,0 +1,719 @@
+"""Benchmark smsledger on PostgreSQL against baselines measured in the same run.
+
+Run it as `scripts/bench` (see --help). For each ledger size it generates a
+realistic ledger, then measures recording throughput over HTTP, routing latency
+over HTTP and in process, rebuild and audit rates, and peak memory, each beside
+its baseline, and writes one table to docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import resource
+import shlex
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import loadgen
+import psutil
+import psycopg
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.projection import Projection, ProjectionRunner
+
+from domain.inbound import InboundSms
+from domain.interactions import Interaction
+from domain.routing import decide
+from ledger import audit
+from ledger.application import Ledger
+from ledger.storage import persistence_env
+
+ROOT = Path(__file__).resolve().parent.parent
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+# The ledger under test.
+
+
+@dataclass
+class Fixture:
+    """What the load needs to know about a generated ledger."""
+
+    api_key: str
+    account_id: str
+    number: str
+    users: list[str]
+    contacts: list[tuple[str, str]]  # (contact_id, a phone of it)
+    events: int = 0
+
+
+def phone(n: int) -> str:
+    """A valid US number for each n below 8,000,000."""
+    return f"+1415{2_000_000 + n:07d}"
+
+
+def generate(ledger: Ledger, events: int, seed: int = 1) -> Fixture:
+    """Accounts, users, contacts with one to three phones, notes of every kind,
+    ownership changes, deactivations and routed inbound SMS, up to `events`."""
+    rng = random.Random(seed)
+    accounts = max(1, min(20, events // 5000))
+    contacts_per_account = max(20, events // (accounts * 12))
+    fixtures = []
+    for a in range(accounts):
+        settings, key = ledger.open_account(f"Team {a}")
+        ctx = ledger.context(settings["account_id"])
+        number = phone(7_900_000 + a)
+        ledger.put_number(ctx, number, f"desk{a}@example.org")
+        users = [f"u{u}" for u in range(25)]
+        for user_id in users:
+            ledger.put_user(ctx, user_id, f"{user_id}.{a}@example.org", user_id.upper())
+        contacts = []
+        base = a * 300_000
+        for c in range(contacts_per_account):
+            phones = [phone(base + c * 3 + k) for k in range(rng.choice((1, 1, 2, 3)))]
+            contact_id = f"c{c}"
+            ledger.put_contact(
+                ctx, contact_id, phones, f"Contact {c}", rng.choice(users)
+            )
+            contacts.append((contact_id, phones[0]))
+        fixtures.append((ctx, Fixture(key, ctx.account_id, number, users, contacts)))
+    batch: list[Any] = []
+    i = 0
+    while ledger.head() < events:
+        ctx, fx = fixtures[i % accounts]
+        contact_id, to = rng.choice(fx.contacts)
+        roll = rng.random()
+        if roll < 0.95:
+            kind = "sms" if roll < 0.55 else "call" if roll < 0.90 else "campaign_sms"
+            extra = (
+                {"reply": "campaign@example.org"}
+                if kind == "campaign_sms"
+                else {"user_id": rng.choice(fx.users)}
+            )
+            batch.append(
+                Interaction.note(
+                    kind,
+                    ctx.account_id,
+                    interaction_id=f"g{i}",
+                    contact_id=contact_id,
+                    to=to,
+                    from_number=fx.number,
+                    body=None,
+                    occurred_at=START + timedelta(seconds=rng.randrange(10**8)),
+                    **extra,
+                )
+            )
+        elif roll < 0.96:
+            owner = rng.choice([None, *fx.users])
+            contact = ledger.get_contact(ctx, contact_id)
+            ledger.put_contact(
+                ctx, contact_id, contact["phones"], contact["name"], owner
+            )
+        elif roll < 0.965:
+            user_id = rng.choice(fx.users)
+            ledger.put_user(
+                ctx, user_id, f"{user_id}.x@example.org", None, rng.random() < 0.7
+            )
+        else:
+            sender = to if rng.random() < 0.9 else phone(7_000_000 + i % 800_000)
+            inbound = InboundSms(
+                ctx.account_id, f"g{i}", sender, fx.number, "hi", START
+            )
+            ledger._decide(ctx, inbound)
+            batch.append(inbound)
+        if len(batch) >= 500:
+            ledger.save(*batch)  # a bulk import: one transaction per batch
+            batch.clear()
+        i += 1
+    if batch:
+        ledger.save(*batch)
+    fixture = fixtures[0][1]
+    fixture.events = ledger.head()
+    return fixture
+
+
+# Measurements.
+
+
+@dataclass
+class Row:
+    size: int
+    what: str
+    ours: str
+    baseline: str
+    ratio: str
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+
+    def add(
+        self, size: int, what: str, ours: str, baseline: str = "", ratio: str = ""
+    ) -> None:
+        self.rows.append(Row(size, what, ours, baseline, ratio))
+        print(
+            f"  {what}: {ours}"
+            + (f"  (baseline {baseline}, {ratio})" if baseline else ""),
+            flush=True,
+        )
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def per_s(rate: float) -> str:
+    return f"{rate:,.0f}/s"
+
+
+def ratio(ours: float, base: float, *, lower_is_better: bool = False) -> str:
+    if not base or not ours:
+        return ""
+    value = base / ours if lower_is_better else ours / base
+    return f"{value:.2f}x"
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(samples)
+    n = len(ordered)
+    return tuple(ordered[min(n - 1, int(q * n))] for q in (0.5, 0.95, 0.99))  # type: ignore[return-value]
+
+
+def routing_in_process(ledger: Ledger, fx: Fixture, samples: int) -> list[float]:
+    rng = random.Random(3)
+    policy = "sms_then_call"
+    latencies = []
+    for _ in range(samples):
+        _, sender = rng.choice(fx.contacts)
+        began = time.perf_counter()
+        facts, _ = ledger.view.gather_facts(fx.account_id, fx.number, sender)
+        decide(facts, policy)
+        latencies.append(time.perf_counter() - began)
+    return latencies
+
+
+def indexed_select(url: str, fx: Fixture, samples: int) -> list[float]:
+    rng = random.Random(3)
+    with psycopg.connect(url, autocommit=True) as conn:
+        version = conn.execute(
+            "SELECT version FROM smsledger_views WHERE name = 'routing'"
+        ).fetchone()[0]  # type: ignore[index]
+        statement = (
+            f"SELECT * FROM sl{version}_contacts WHERE account_id = %s"
+            " AND contact_id = %s"
+        )
+        latencies = []
+        for _ in range(samples):
+            contact_id, _ = rng.choice(fx.contacts)
+            began = time.perf_counter()
+            conn.execute(
+                statement, (fx.account_id, contact_id), prepare=True
+            ).fetchall()
+            latencies.append(time.perf_counter() - began)
+    return latencies
+
+
+def threaded_rate(
+    work: Callable[[int], Callable[[], object]], threads: int, seconds: float
+) -> float:
+    """Operations per second of `threads` threads each repeating its operation."""
+    counts = [0] * threads
+    deadline = time.perf_counter() + seconds
+    start = threading.Barrier(threads + 1)
+
+    def run(n: int) -> None:
+        operation = work(n)
+        start.wait()
+        while time.perf_counter() < deadline:
+            operation()
+            counts[n] += 1
+
+    pool = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in pool:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - began)
+
+
+class PlainNote(Aggregate):
+    @event("Noted")
+    def __init__(self, contact_id: str, user_id: str) -> None:
+        self.contact_id = contact_id
+        self.user_id = user_id
+
+
+class PlainBaseline(Application[Any]):
+    """The plain eventsourcing pattern: one `save`, one transaction, per command."""
+
+
+def plain_eventsourcing_rate(url: str, threads: int, seconds: float) -> float:
+    env = {
+        **persistence_env(url),
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_POOL_SIZE": str(threads + 2),
+    }
+    app = PlainBaseline(env=env)
+    try:
+        return threaded_rate(
+            lambda n: lambda: app.save(PlainNote(f"c{n}", "u1")), threads, seconds
+        )
+    finally:
+        app.close()
+
+
+def raw_insert_rate(url: str, threads: int, seconds: float) -> float:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_raw (id bigserial PRIMARY KEY, body text)"
+        )
+    connections = [psycopg.connect(url, autocommit=True) for _ in range(threads)]
+    try:
+        return threaded_rate(
+            lambda n: (
+                lambda: connections[n].execute(
+                    "INSERT INTO bench_raw (body) VALUES (%s)",
+                    ("x" * 200,),
+                    prepare=True,
+                )
+            ),
+            threads,
+            seconds,
+        )
+    finally:
+        for conn in connections:
+            conn.close()
+
+
+def raw_scan_rate(url: str) -> float:
+    with psycopg.connect(url) as conn, conn.cursor(name="scan") as curs:
+        curs.itersize = 5000
+        began = time.perf_counter()
+        curs.execute("SELECT * FROM ledger_events ORDER BY notification_id")
+        rows = sum(1 for _ in curs)
+        return rows / (time.perf_counter() - began)
+
+
+class NotesView(PostgresTrackingRecorder):
+    """A one-table view for the stock runner: latest note per contact."""
+
+    def _create_table(self, curs: Any) -> None:
+        super()._create_table(curs)
+        curs.execute(
+            "CREATE TABLE IF NOT EXISTS bench_runner_notes ("
+            " contact_id text PRIMARY KEY, position bigint)"
+        )
+
+    def note(self, contact_id: str, tracking: Tracking) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                "INSERT INTO bench_runner_notes VALUES (%s, %s) ON CONFLICT"
+                " (contact_id) DO UPDATE SET position = excluded.position",
+                (contact_id, tracking.notification_id),
+            )
+            self._insert_tracking(curs, tracking)
+
+
+class NotesProjection(Projection[NotesView]):
+    name = "benchnotes"
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        contact_id = getattr(domain_event, "contact_id", None) or "-"
+        self.view.note(contact_id, tracking)
+
+
+class LedgerEvents(Application[Any]):
+    """The ledger's events read by the stock machinery, as any reader would."""
+
+    name = "Ledger"
+
+
+def stock_runner_rate(url: str, events: int) -> float:
+    env = {**persistence_env(url), "PERSISTENCE_MODULE": "eventsourcing.postgres"}
+    began = time.perf_counter()
+    with ProjectionRunner(
+        application_class=LedgerEvents,
+        projection_class=NotesProjection,
+        view_class=NotesView,
+        env=env,
+    ) as runner:
+        runner.wait(events, timeout=600)
+    return events / (time.perf_counter() - began)
+
+
+def child(command: list[str]) -> dict[str, Any]:
+    """Run a measured step in a process of its own, so its peak RSS is its own."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", *command],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run_child(args: list[str]) -> None:
+    step, url = args
+    ledger = Ledger(url)
+    began = time.perf_counter()
+    if step == "rebuild":
+        events = ledger.rebuild_views().events
+    else:
+        stats = audit.StreamStats()
+        report = audit.verify(ledger, stats=stats)
+        assert not report.inconsistent, report.inconsistent[:5]
+        events = stats.events
+    seconds = time.perf_counter() - began
+    ledger.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"events": events, "seconds": seconds, "peak_mb": peak}))
+
+
+# The server.
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(url: str, workers: int) -> Iterator[tuple[int, int]]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": str(workers),
+        "DELIVERY_WORKER": "false",
+        "ACCESS_LOG": "false",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api"], env=env, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/healthz", timeout=1
+                ):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("the server did not start") from None
+                time.sleep(0.05)  # polling a readiness condition, with a deadline
+        yield port, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Largest peak RSS in the server's process tree (its workers included)."""
+    root = psutil.Process(pid)
+    peaks = []
+    for proc in [root, *root.children(recursive=True)]:
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return max(peaks, default=0.0)
+
+
+def sms_body(fx: Fixture) -> Callable[[int], bytes]:
+    rng = random.Random(5)
+
+    def body(i: int) -> bytes:
+        contact_id, to = rng.choice(fx.contacts)
+        return json.dumps(
+            {
+                "interaction_id": f"http-{time.time_ns()}-{i}",
+                "user_id": rng.choice(fx.users),
+                "contact_id": contact_id,
+                "to": to,
+                "from": fx.number,
+            }
+        ).encode()
+
+    return body
+
+
+def inbound_body(fx: Fixture) -> Callable[[int], bytes]:
+    rng = random.Random(6)
+
+    def body(i: int) -> bytes:
+        _, sender = rng.choice(fx.contacts)
+        return json.dumps(
+            {
+                "message_id": f"SM{time.time_ns()}-{i}",
+                "from": sender,
+                "to": fx.number,
+                "body": "Yes",
+            }
+        ).encode()
+
+    return body
+
+
+# The run.
+
+
+def fresh_database(admin_url: str, name: str) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
+
+
+@dataclass
+class Plan:
+    sizes: list[int]
+    seconds: float  # per throughput measurement
+    samples: int  # per latency measurement
+    rate: float  # offered load for HTTP routing latency
+    runner_events: int  # events the stock runner is timed on
+
+
+def measure(
+    size: int, admin_url: str, plan: Plan, args: argparse.Namespace, report: Report
+) -> None:
+    print(f"== {size:,} events", flush=True)
+    name = f"{args.database_prefix}_{size}"
+    url = fresh_database(admin_url, name)
+    try:
+        measure_on(size, url, plan, args.workers, report)
+    finally:
+        if args.drop:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def measure_on(size: int, url: str, plan: Plan, workers: int, report: Report) -> None:
+    ledger = Ledger(url)
+    began = time.perf_counter()
+    fx = generate(ledger, size)
+    print(f"  generated {fx.events:,} events in {time.perf_counter() - began:.0f}s")
+
+    ours = percentiles(routing_in_process(ledger, fx, plan.samples))
+    base = percentiles(indexed_select(url, fx, plan.samples))
+    for name, a, b in zip(("p50", "p95", "p99"), ours, base, strict=True):
+        report.add(
+            size,
+            f"routing in process {name}",
+            ms(a),
+            ms(b),
+            ratio(a, b, lower_is_better=True),
+        )
+    ledger.close()
+
+    rebuild = child(["rebuild", url])
+    rebuild_rate = rebuild["events"] / rebuild["seconds"]
+    scan = raw_scan_rate(url)
+    runner = stock_runner_rate(url, min(plan.runner_events, fx.events))
+    report.add(
+        size,
+        "rebuild vs raw ordered scan",
+        per_s(rebuild_rate),
+        per_s(scan),
+        ratio(rebuild_rate, scan),
+    )
+    report.add(
+        size,
+        "rebuild vs stock ProjectionRunner",
+        per_s(rebuild_rate),
+        per_s(runner),
+        ratio(rebuild_rate, runner),
+    )
+    verify = child(["verify", url])
+    report.add(size, "audit verify", per_s(verify["events"] / verify["seconds"]))
+    report.add(size, "peak RSS rebuild", f"{rebuild['peak_mb']:.0f} MB")
+    report.add(size, "peak RSS audit verify", f"{verify['peak_mb']:.0f} MB")
+
+    with server(url, workers) as (port, pid):
+        for clients in (1, 8, 32):
+            result = asyncio.run(
+                loadgen.closed_loop(
+                    "127.0.0.1",
+                    port,
+                    "/v1/interactions/sms",
+                    fx.api_key,
+                    sms_body(fx),
+                    clients,
+                    plan.seconds,
+                )
+            )
+            plain = plain_eventsourcing_rate(url, clients, plan.seconds)
+            raw = raw_insert_rate(url, clients, plan.seconds)
+            report.add(
+                size,
+                f"record over HTTP, {clients} clients, vs plain save",
+                per_s(result.rate),
+                per_s(plain),
+                ratio(result.rate, plain),
+            )
+            report.add(
+                size,
+                f"record over HTTP, {clients} clients, vs raw insert",
+                per_s(result.rate),
+                per_s(raw),
+                ratio(result.rate, raw),
+            )
+        result = asyncio.run(
+            loadgen.open_loop(
+                "127.0.0.1",
+                port,
+                "/v1/inbound-sms",
+                fx.api_key,
+                inbound_body(fx),
+                plan.rate,
+                plan.seconds,
+            )
+        )
+        base = percentiles(indexed_select(url, fx, plan.samples))
+        for name, share, b in zip(
+            ("p50", "p95", "p99"), (0.5, 0.95, 0.99), base, strict=True
+        ):
+            a = result.percentile(share)
+            report.add(
+                size,
+                f"route over HTTP at {plan.rate:.0f}/s {name}",
+                ms(a),
+                ms(b),
+                ratio(a, b, lower_is_better=True),
+            )
+        if result.errors:
+            report.add(size, "route over HTTP errors", str(result.errors))
+        report.add(
+            size, "peak RSS serve (largest worker)", f"{peak_rss_mb(pid):.0f} MB"
+        )
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    with psycopg.connect(ADMIN_URL) as conn:
+        server_version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, PostgreSQL "
+        f"{server_version}, Python {platform.python_version()}"
+    )
+
+
+def write(report: Report, path: Path, command: str) -> None:
+    lines = [
+        "# Performance",
+        "",
+        f"Measured by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, on "
+        f"{machine()}.",
+        "",
+        "Each figure stands beside a baseline measured in the same run, on the same "
+        "database: machines here are noisy, so compare ratios, not absolute figures. "
+        "For latencies the ratio is baseline / ours.",
+        "",
+        "| events | measure | smsledger | baseline | ratio |",
+        "| ---: | --- | ---: | ---: | ---: |",
+        *(
+            f"| {r.size:,} | {r.what} | {r.ours} | {r.baseline} | {r.ratio} |"
+            for r in report.rows
+        ),
+        "",
+    ]
+    notes = path.parent / "PERFORMANCE-NOTES.md"
+    if notes.exists():
+        lines += [notes.read_text()]
+    path.write_text("\n".join(lines))
+
+
+ADMIN_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="10k events, short runs")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a tiny run that checks every step works; its figures mean nothing",
+    )
+    parser.add_argument("--sizes", help="comma-separated ledger sizes")
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
+    parser.add_argument(
+        "--output",
+        help="where to write the table (default: "
+        "docs/PERFORMANCE.md for a full run, nowhere otherwise)",
+    )
+    parser.add_argument(
+        "--database-prefix",
+        default="smsledger_bench",
+        help="ledgers are generated in databases PREFIX_SIZE (default %(default)s)",
+    )
+    parser.add_argument(
+        "--drop", action="store_true", help="drop the generated databases afterwards"
+    )
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_child(args.child)
+        return
+    if args.smoke:
+        plan = Plan([600], seconds=0.5, samples=50, rate=20, runner_events=200)
+    elif args.quick:
+        plan = Plan([10_000], seconds=3, samples=1000, rate=200, runner_events=2000)
+    else:
+        plan = Plan(
+            [10_000, 100_000, 1_000_000],
+            seconds=8,
+            samples=3000,
+            rate=200,
+            runner_events=5000,
+        )
+    if args.sizes:
+        plan.sizes = [int(s) for s in args.sizes.split(",")]
+    report = Report()
+    for size in plan.sizes:
+        measure(size, ADMIN_URL, plan, args, report)
+    output = args.output or (
+        None if args.smoke or args.quick else "docs/PERFORMANCE.md"
+    )
+    if output:
+        command = "scripts/bench " + shlex.join(sys.argv[1:])
+        write(report, ROOT / output, command.strip())
+        print(f"written to {output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""A small HTTP/1.1 load generator on asyncio streams, for the benchmark.
+
+It keeps connections alive and writes prebuilt requests, so that on a 2-core
+machine the client spends little of the CPU the server under test needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+Body = Callable[[int], bytes]
+
+
+@dataclass
+class Result:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+class Connection:
+    def __init__(self, host: str, port: int, path: str, token: str) -> None:
+        self.host, self.port = host, port
+        self.head = (
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Authorization: Bearer {token}\r\n"
+            "Content-Type: application/json\r\nContent-Length: "
+        ).encode()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def post(self, body: bytes) -> int:
+        assert self.reader
+        assert self.writer
+        self.writer.write(self.head + str(len(body)).encode() + b"\r\n\r\n" + body)
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        await self.reader.readexactly(length)
+        return int(status_line.split()[1])
+
+    def close(self) -> None:
+        if self.writer:
+            self.writer.close()
+
+
+async def _connections(
+    count: int, host: str, port: int, path: str, token: str
+) -> list[Connection]:
+    connections = [Connection(host, port, path, token) for _ in range(count)]
+    await asyncio.gather(*(c.open() for c in connections))
+    return connections
+
+
+async def closed_loop(
+    host: str, port: int, path: str, token: str, body: Body,
+    clients: int, seconds: float, ok: int = 201,
+) -> Result:  # fmt: skip
+    """`clients` connections, each sending its next request when answered."""
+    connections = await _connections(clients, host, port, path, token)
+    result = Result()
+    counter = iter(range(10**12))
+    deadline = time.perf_counter() + seconds
+
+    async def client(connection: Connection) -> None:
+        while (start := time.perf_counter()) < deadline:
+            status = await connection.post(body(next(counter)))
+            if status != ok:
+                result.errors += 1
+                continue
+            result.latencies.append(time.perf_counter() - start)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client(c) for c in connections))
+    result.seconds = time.perf_counter() - began
+    for connection in connections:
+        connection.close()
+    return result
+
+
+async def open_loop(
+    host: str, port: int, path: str, token: str, body: Body,
+    rate: float, seconds: float, ok: int = 201, pool: int = 32,
+) -> Result:  # fmt: skip
+    """Requests at a fixed rate whatever the answers; latency from the send time.
+
+    A late answer delays no later request, so queueing shows in the latency.
+    """
+    connections = await _connections(pool, host, port, path, token)
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    for connection in connections:
+        idle.put_nowait(connection)
+    result = Result()
+    total = int(rate * seconds)
+    began = time.perf_counter()
+
+    async def one(i: int) -> None:
+        scheduled = began + i / rate
+        await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+        connection = await idle.get()
+        try:
+            status = await connection.post(body(i))
+        finally:
+            idle.put_nowait(connection)
+        if status != ok:
+            result.errors += 1
+        else:
+            result.latencies.append(time.perf_counter() - scheduled)
+
+    await asyncio.gather(*(one(i) for i in range(total)))
+    result.seconds = time.perf_counter() - began
+    for connection in connections:
+        connection.close()
+    return result

@@ -1,0 +1,37 @@
+"""The benchmark runs end to end (its figures are not checked: it is no test)."""
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_smoke_run_measures_every_step(postgres_admin_url, tmp_path):
+    output = tmp_path / "PERFORMANCE.md"
+    done = subprocess.run(
+        [
+            sys.executable, str(ROOT / "scripts/bench.py"), "--smoke", "--drop",
+            "--database-prefix", f"t_bench_{uuid.uuid4().hex[:12]}",
+            "--output", str(output),
+        ],
+        env={**os.environ, "BENCH_DATABASE_URL": postgres_admin_url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = output.read_text()
+    for measure in (
+        "routing in process p99",
+        "rebuild vs raw ordered scan",
+        "rebuild vs stock ProjectionRunner",
+        "audit verify",
+        "record over HTTP, 32 clients, vs plain save",
+        "route over HTTP at 20/s p99",
+        "peak RSS serve",
+    ):
+        assert measure in table
