@@ -14,6 +14,7 @@ from api.limits import BodyLimit
 from api.routes import (
     accounts,
     alerts,
+    audit,
     contacts,
     health,
     inbound,
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         contacts,
         numbers,
         interactions,
+        audit,
         inbound,
         twilio,
     ):

@@ -20,7 +20,7 @@ from eventsourcing.application import (
 )
 from eventsourcing.persistence import IntegrityError, Recording, StoredEvent
 
-from domain.accounts import Account, check_policy
+from domain.accounts import POLICIES, Account, check_policy
 from domain.contacts import Contact
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.inbound import InboundSms
@@ -270,6 +270,14 @@ class Ledger(Application[UUID]):
             "replayed": replayed,
         }
 
+    def what_if(
+        self, ctx: AccountContext, policy: str, since: int = 0
+    ) -> audit.WhatIfReport:
+        """Which of the account's decisions `policy` would have sent elsewhere."""
+        if policy not in POLICIES:
+            raise InvalidInput("policy", f"must be one of {', '.join(POLICIES)}")
+        return audit.what_if(self, policy, account_id=ctx.account_id, since=since)
+
     def projection_status(self) -> list[str]:
         """One line per view: its version, position, the ledger head and the lag."""
         head = self.head()
@@ -278,7 +286,8 @@ class Ledger(Application[UUID]):
             live = self.view.live_version(curs)
             builds = self.view.builds(curs)
         lines.append(
-            f"routing v{live}: live, folded with each append; head {head}, lag 0"
+            f"routing v{live}: live at position {head}, folded with each append; "
+            f"head {head}, lag 0"
         )
         for version, position in builds:
             if version > live:
@@ -293,6 +302,14 @@ class Ledger(Application[UUID]):
     ) -> RebuildReport:
         """Rebuild the routing view from the ledger and switch routing to it."""
         return Rebuilder(self.recorder, self.mapper, page_size).rebuild(progress)
+
+    def readiness(self) -> list[str]:
+        """What keeps the service from routing; empty when it is ready."""
+        try:
+            return self.view.readiness()
+        except Exception:  # whatever the failure, the database did not answer
+            log.exception("readiness check failed")
+            return ["the database does not answer"]
 
     # Inbound numbers.
 

@@ -87,6 +87,7 @@ def _keys_named_by_seen(seen: dict[int, Any], new: dict[int, Any]) -> set[str]:
 class Checked:
     message_id: str
     account_id: str
+    position: int
     recorded: dict[str, Any]
     replayed: dict[str, Any]
 
@@ -165,7 +166,7 @@ def _check(
         stats.by_index += 1
         replayed = replay(ledger, {**document, "policy": chosen})
     return Checked(document["message_id"], document["account_id"],
-                   decided(document), replayed)  # fmt: skip
+                   document["position"], decided(document), replayed)  # fmt: skip
 
 
 @dataclass
@@ -208,6 +209,7 @@ def what_if(ledger: Any, policy: str, **options: Any) -> WhatIfReport:
             {
                 "message_id": checked.message_id,
                 "account_id": checked.account_id,
+                "position": checked.position,
                 "recorded_rule": before["rule"],
                 "recorded_recipient": (before["recipient"] or {}).get("email"),
                 "what_if_rule": after["rule"],

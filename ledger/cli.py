@@ -108,6 +108,7 @@ def write_changes(rows: list[dict[str, Any]], path: str) -> None:
 CHANGE_COLUMNS = [
     "message_id",
     "account_id",
+    "position",
     "recorded_rule",
     "recorded_recipient",
     "what_if_rule",

@@ -9,11 +9,12 @@ from typing import TextIO
 
 
 class ProgressBar:
-    def __init__(self, label: str, unit: str, stream: TextIO = sys.stderr) -> None:
+    def __init__(self, label: str, unit: str, stream: TextIO | None = None) -> None:
         self.label = label
         self.unit = unit
-        self.stream = stream
-        self.enabled = stream.isatty()
+        # Looked up now, not at import, so that a redirected stderr is honoured.
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = self.stream.isatty()
         self.started = time.monotonic()
         self.first: int | None = None
 

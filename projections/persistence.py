@@ -113,6 +113,7 @@ class RoutingView:
     SELECT_BUILDS = "SELECT version, position FROM smsledger_view_builds ORDER BY 1"
     SELECT_LIVE_VERSION = "SELECT version FROM smsledger_views WHERE name = 'routing'"
     SET_LIVE_VERSION = "UPDATE smsledger_views SET version = %s WHERE name = 'routing'"
+    SELECT_TABLES: str  # the view's tables that its unqualified names reach
 
     CREATE_TABLES: Sequence[str] = (
         "CREATE TABLE IF NOT EXISTS sl_accounts ("
@@ -339,6 +340,28 @@ class RoutingView:
     def record_build(self, curs: Any, version: int, position: int) -> None:
         """How far a version being built has folded, written with what it folded."""
         curs.execute(self.sql(self.RECORD_BUILD, 0), (version, position))
+
+    def readiness(self) -> list[str]:
+        """What keeps the live version from serving routing; empty if it can.
+
+        A version being built does not count: routing reads the live one.
+        """
+        with self.transaction() as curs:
+            curs.execute(self.SELECT_TABLES)
+            tables = {row["name"] for row in curs.fetchall()}
+            if "smsledger_views" not in tables:
+                return ["the table smsledger_views is missing"]
+            curs.execute(self.SELECT_LIVE_VERSION)
+            row = curs.fetchone()
+        if row is None:
+            return ["smsledger_views has no row for the routing view"]
+        version = int(_first(row))
+        names = (self.sql(f"sl_{table}", version) for table in self.TABLES)
+        return [
+            f"the live routing view (version {version}) has no table {name}"
+            for name in names
+            if name not in tables
+        ]
 
     # Fold.
 

@@ -21,6 +21,13 @@ class PostgresRoutingView(RoutingView):
     )
     # Workers claiming mails pass over rows another worker is claiming.
     SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
+    # Visible: what an unqualified name in the view's SQL resolves to.
+    SELECT_TABLES = (
+        "SELECT relname AS name FROM pg_catalog.pg_class"
+        " WHERE relkind IN ('r', 'p')"
+        " AND (relname LIKE 'sl%' OR relname = 'smsledger_views')"
+        " AND pg_catalog.pg_table_is_visible(oid)"
+    )
 
     def __init__(self, datastore: Any, events_table: str) -> None:
         super().__init__(datastore)

@@ -15,6 +15,10 @@ from projections.persistence import RoutingView
 
 class SQLiteRoutingView(RoutingView):
     SELECT_HEAD = "SELECT MAX(rowid) FROM stored_events"
+    SELECT_TABLES = (
+        "SELECT name FROM sqlite_master WHERE type = 'table'"
+        " AND (name LIKE 'sl%' OR name = 'smsledger_views')"
+    )
     SET_DELIVERY = (
         "UPDATE sl_decisions SET document = json_set(document, '$.delivery', json(%s))"
         " WHERE account_id = %s AND message_id = %s"

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
-from api.schemas import Health
+from api.deps import LedgerDep
+from api.errors import documented, problem
+from api.schemas import Health, Ready
 
 router = APIRouter(tags=["health"])
 
@@ -11,3 +15,13 @@ router = APIRouter(tags=["health"])
 async def health() -> dict[str, str]:
     """Whether the service answers; no key needed."""
     return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=Ready, responses=documented(503))
+def ready(ledger: LedgerDep) -> Any:
+    """Whether the service can route: the database answers and the live routing
+    view has its tables. A rebuild in progress is no obstacle. No key needed."""
+    problems = ledger.readiness()
+    if problems:
+        return problem(503, f"Not ready: {'; '.join(problems)}.", slug="not-ready")
+    return {"status": "ready"}

@@ -4,6 +4,7 @@ import pytest
 
 ENDPOINTS = [
     ("get", "/healthz"),
+    ("get", "/readyz"),
     ("post", "/v1/accounts"),
     ("get", "/v1/account"),
     ("patch", "/v1/account"),
@@ -23,6 +24,8 @@ ENDPOINTS = [
     ("post", "/v1/webhooks/twilio/sms"),
     ("get", "/v1/routing-decisions/{message_id}"),
     ("get", "/v1/routing-decisions"),
+    ("post", "/v1/routing-decisions/{message_id}/replay"),
+    ("post", "/v1/routing-decisions/what-if"),
 ]
 
 
