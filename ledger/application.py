@@ -39,7 +39,7 @@ from ledger import audit
 from ledger.commit import GroupCommit
 from ledger.storage import persistence_env
 from projections.outbox import Outbox
-from projections.persistence import RoutingView, to_json
+from projections.persistence import RoutingView, as_stored, to_json
 from projections.rebuild import Progress, Rebuilder, RebuildReport
 
 API_KEY_PREFIX = "sl_"
@@ -431,16 +431,13 @@ class Ledger(Application[UUID]):
         sender = parse_sender(_required_text(sender, "from"), ctx.default_region)
         received = _utc(received_at, "received_at") if received_at else None
         message_id = message_id or f"m-{uuid4().hex}"
-        existing = self.view.decision(ctx.account_id, message_id)
-        if existing is not None:
-            return _repeated(existing, sender, to, body, received)
         inbound = InboundSms(
             ctx.account_id, message_id, sender, to, body, received or datetime.now(UTC)
         )
         self._decide(ctx, inbound)
         try:
             self._save(inbound)
-        except IntegrityError:
+        except IntegrityError:  # a message id seen before: a retry, most likely
             decision = self.view.decision(ctx.account_id, message_id)
             assert decision is not None
             return _repeated(decision, sender, to, body, received)
@@ -448,9 +445,11 @@ class Ledger(Application[UUID]):
             # The number may have been configured while this was decided; its
             # release ran before this was saved, so release it here.
             self.release_held(ctx, to)
-        decision = self.view.decision(ctx.account_id, message_id)
-        assert decision is not None
-        return Saved(decision, created=True)
+            held = self.view.decision(ctx.account_id, message_id)
+            assert held is not None
+            return Saved(held, created=True)
+        assert inbound.decision is not None
+        return Saved(as_stored(inbound.decision), created=True)
 
     def _decide(self, ctx: AccountContext, inbound: InboundSms) -> None:
         facts, position = self.view.gather_facts(

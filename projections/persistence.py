@@ -41,6 +41,11 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
+def as_stored(routed: dict[str, Any]) -> dict[str, Any]:
+    """A routed decision as the view holds it: with its mail still to send."""
+    return {**routed, "delivery": {"email": "pending", "attempts": 0}}
+
+
 class Tx:
     """A cursor bound to one version of the view's tables."""
 
@@ -499,7 +504,7 @@ class RoutingView:
     def _routed(self, tx: Tx, e: Any, position: int) -> None:
         """A routed decision gets a mail to send, and an alert if it says so."""
         d = e.decision
-        self._store_decision(tx, {**d, "delivery": {"email": "pending", "attempts": 0}})
+        self._store_decision(tx, as_stored(d))
         routed_at = time_key(e.timestamp)
         account_id, message_id = d["account_id"], d["message_id"]
         x = self._execute
@@ -606,16 +611,31 @@ class RoutingView:
         with self.transaction() as curs:
             yield Tx(curs, self.live_version(curs))
 
+    def read(
+        self, queries: list[tuple[str, tuple[Any, ...]]]
+    ) -> tuple[dict[str, Any], list[list[Any]]]:
+        """Run queries on the live version, in one snapshot; with its state row.
+
+        The state row holds the live `version` and the ledger `head` as the
+        queries saw them.
+        """
+        with self.transaction() as curs:
+            curs.execute(self.SELECT_STATE)
+            state = dict(curs.fetchone())
+            tx = Tx(curs, int(state["version"]))
+            results = []
+            for statement, params in queries:
+                self._execute(tx, statement, *params)
+                results.append(tx.fetchall())
+        return state, results
+
     def _one(self, statement: str, *params: Any) -> dict[str, Any] | None:
-        with self.snapshot() as tx:
-            self._execute(tx, statement, *params)
-            row = tx.fetchone()
-        return dict(row) if row is not None else None
+        rows = self._all(statement, *params)
+        return rows[0] if rows else None
 
     def _all(self, statement: str, *params: Any) -> list[dict[str, Any]]:
-        with self.snapshot() as tx:
-            self._execute(tx, statement, *params)
-            return [dict(row) for row in tx.fetchall()]
+        _, (rows,) = self.read([(statement, params)])
+        return [dict(row) for row in rows]
 
     def account_by_key_hash(self, key_hash: str) -> dict[str, Any] | None:
         return self._account(self._one(self.SELECT_ACCOUNT_BY_KEY, key_hash))
@@ -715,35 +735,18 @@ class RoutingView:
     )
     SELECT_STATE: str  # the live version and the ledger head, in one row
 
-    def reading(self) -> Any:
-        """A read-only transaction that sees one state of the whole database."""
-        return self.transaction()
-
-    def run_all(
-        self, tx: Tx, queries: list[tuple[str, tuple[Any, ...]]]
-    ) -> list[list[Any]]:
-        results = []
-        for statement, params in queries:
-            self._execute(tx, statement, *params)
-            results.append(tx.fetchall())
-        return results
-
     def gather_facts(self, account_id: str, to: str, sender: str) -> tuple[Facts, int]:
         """The facts routing needs, read in one snapshot, and that snapshot's head.
 
         Every read is a primary-key or index lookup; none grows with the ledger.
         """
-        with self.reading() as curs:
-            curs.execute(self.SELECT_STATE)
-            state = dict(curs.fetchone())
-            numbers, matches, noted = self.run_all(
-                Tx(curs, int(state["version"])),
-                [
-                    (self.SELECT_NUMBER, (to,)),
-                    (self.SELECT_MATCHES, (account_id, sender)),
-                    (self.SELECT_NOTES, (account_id, account_id, sender)),
-                ],
-            )
+        state, (numbers, matches, noted) = self.read(
+            [
+                (self.SELECT_NUMBER, (to,)),
+                (self.SELECT_MATCHES, (account_id, sender)),
+                (self.SELECT_NOTES, (account_id, account_id, sender)),
+            ]
+        )
         position = int(state["head"] or 0)
         if not numbers or numbers[0]["account_id"] != account_id:
             return Facts(sender=sender, number=None), position

@@ -7,10 +7,11 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
+import psycopg.errors
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 
-from projections.persistence import RoutingView, Tx
+from projections.persistence import RoutingView
 
 
 class PostgresRoutingView(RoutingView):
@@ -31,6 +32,7 @@ class PostgresRoutingView(RoutingView):
 
     def __init__(self, datastore: Any, events_table: str) -> None:
         super().__init__(datastore)
+        self._live_hint = 1
         self.SELECT_HEAD = f"SELECT MAX(notification_id) FROM {events_table}"
         self.SELECT_STATE = (
             "SELECT (SELECT version FROM smsledger_views WHERE name = 'routing')"
@@ -45,16 +47,53 @@ class PostgresRoutingView(RoutingView):
             curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield curs
 
-    def run_all(
-        self, tx: Tx, queries: list[tuple[str, tuple[Any, ...]]]
-    ) -> list[list[Any]]:
-        """Send every query at once: one round trip instead of one each."""
-        conn = tx.curs.connection
-        cursors = [conn.cursor() for _ in queries]
-        with conn.pipeline():
-            for curs, (statement, params) in zip(cursors, queries, strict=True):
-                curs.execute(self.sql(statement, tx.version), params)
-        return [curs.fetchall() for curs in cursors]
+    BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+    # A reader still on an old version holds some of its tables while it
+    # waits for others: the drop gives way at once rather than deadlock.
+    DROP_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '200ms'"
+
+    def drop_version(self, curs: Any, version: int) -> None:
+        curs.execute(self.DROP_LOCK_TIMEOUT)
+        tables = ", ".join(f"sl_{table}" for table in self.TABLES)
+        curs.execute(self.sql(f"DROP TABLE IF EXISTS {tables}", version))
+
+    def read(
+        self, queries: list[tuple[str, tuple[Any, ...]]]
+    ) -> tuple[dict[str, Any], list[list[Any]]]:
+        """One round trip: the snapshot, its state and every query, pipelined.
+
+        The queries name the version this process last saw live; the state
+        row says which version was live in the snapshot, and in the rare case
+        a rebuild switched versions since, they run again on the new one.
+        """
+        version = self._live_hint
+        with self.datastore.get_connection() as conn:
+            while True:
+                state_cursor = conn.cursor()
+                cursors = [conn.cursor() for _ in queries]
+                try:
+                    with conn.pipeline():
+                        # Never prepared: transaction control must stay plain.
+                        conn.execute(self.BEGIN_SNAPSHOT, prepare=False)
+                        state_cursor.execute(self.SELECT_STATE)
+                        for curs, (statement, params) in zip(
+                            cursors, queries, strict=True
+                        ):
+                            curs.execute(self.sql(statement, version), params)
+                        # COMMIT ends a read-only transaction as ROLLBACK would,
+                        # without making psycopg forget its prepared statements.
+                        conn.execute("COMMIT", prepare=False)
+                except psycopg.errors.UndefinedTable:
+                    # The version was dropped after a switch: ask again.
+                    conn.execute("ROLLBACK", prepare=False)
+                    version = int(self.live_version(conn.cursor()))
+                    continue
+                state = dict(state_cursor.fetchone() or {})
+                if int(state["version"]) == version:
+                    break
+                version = int(state["version"])
+        self._live_hint = version
+        return state, [curs.fetchall() for curs in cursors]
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
@@ -79,11 +118,24 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         domain_events = kwargs.get("events_to_fold", ())
-        with self.datastore.transaction(commit=True) as curs:
-            self._insert_stored_events(curs, stored_events)
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor() as curs,
+            conn.cursor() as live,
+        ):
+            # Two round trips besides BEGIN and COMMIT: the append and the
+            # live version, then every write of the fold (it reads nothing).
+            with conn.pipeline():
+                self._insert_stored_events(curs, stored_events)
+                live.execute(self.view.SELECT_LIVE_VERSION)
             positions = self._fetch_ids_after_insert_events(curs, stored_events)
             assert positions is not None
-            self.view.apply(curs, zip(domain_events, positions, strict=True))
+            version = int(live.fetchone()["version"])  # type: ignore[index]
+            with conn.pipeline():
+                self.view.apply_to(
+                    curs, version, zip(domain_events, positions, strict=True)
+                )
         return positions
 
     def select_positions(self, positions: Sequence[int]) -> list[Any]:

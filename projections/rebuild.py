@@ -9,15 +9,19 @@ throughout, so no answer is ever made from a half-built view.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import Mapper
+from eventsourcing.persistence import Mapper, OperationalError
 
 from projections.persistence import RoutingView
 
 Progress = Callable[[int, int], None]
+DROP_ATTEMPTS = 20
+log = logging.getLogger("smsledger.rebuild")
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,19 @@ class Rebuilder:
         folded += len(rest)
         if progress:
             progress(position, position)
-        with datastore.transaction(commit=True) as curs:
-            self.view.drop_version(curs, old)
+        self._drop(old)
         return RebuildReport(old, new, folded, position)
+
+    def _drop(self, version: int) -> None:
+        """Drop a version no longer live, once its last readers let go of it."""
+        for attempt in range(DROP_ATTEMPTS):
+            try:
+                with self.recorder.datastore.transaction(commit=True) as curs:
+                    self.view.drop_version(curs, version)
+                return
+            except OperationalError:
+                time.sleep(0.05 * (attempt + 1))  # back off: readers finish
+        log.warning("routing view v%s left in place: still in use", version)
 
     def _fold(self, curs: Any, version: int, notifications: Any) -> None:
         events = ((self.mapper.to_domain_event(n), int(n.id)) for n in notifications)
