@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -16,12 +17,22 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def parse_phone(raw: str, region: str, field: str) -> str:
     """Return `raw` in E.164, parsing national formats with `region`."""
+    e164 = _e164(raw, region)
+    if e164 is None:
+        raise InvalidInput(field, f"{raw!r} is not a valid phone number")
+    return e164
+
+
+# Parsing is the costliest step of recording a note, and the same numbers
+# (a team's own, its contacts') come again and again.
+@functools.lru_cache(maxsize=65536)
+def _e164(raw: str, region: str) -> str | None:
     try:
         number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException as error:
-        raise InvalidInput(field, f"{raw!r} is not a phone number") from error
+    except phonenumbers.NumberParseException:
+        return None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidInput(field, f"{raw!r} is not a valid phone number")
+        return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -64,8 +64,11 @@ class PostgresRoutingView(RoutingView):
 
         The queries name the version this process last saw live; the state
         row says which version was live in the snapshot, and in the rare case
-        a rebuild switched versions since, they run again on the new one.
+        a rebuild switched versions since, they run again on the new one. A
+        single query needs no transaction: if the version it read was live
+        when the state row was read, no write it must see went elsewhere.
         """
+        snapshot = len(queries) > 1
         version = self._live_hint
         with self.datastore.get_connection() as conn:
             while True:
@@ -74,7 +77,8 @@ class PostgresRoutingView(RoutingView):
                 try:
                     with conn.pipeline():
                         # Never prepared: transaction control must stay plain.
-                        conn.execute(self.BEGIN_SNAPSHOT, prepare=False)
+                        if snapshot:
+                            conn.execute(self.BEGIN_SNAPSHOT, prepare=False)
                         state_cursor.execute(self.SELECT_STATE)
                         for curs, (statement, params) in zip(
                             cursors, queries, strict=True
@@ -82,10 +86,12 @@ class PostgresRoutingView(RoutingView):
                             curs.execute(self.sql(statement, version), params)
                         # COMMIT ends a read-only transaction as ROLLBACK would,
                         # without making psycopg forget its prepared statements.
-                        conn.execute("COMMIT", prepare=False)
+                        if snapshot:
+                            conn.execute("COMMIT", prepare=False)
                 except psycopg.errors.UndefinedTable:
                     # The version was dropped after a switch: ask again.
-                    conn.execute("ROLLBACK", prepare=False)
+                    if snapshot:
+                        conn.execute("ROLLBACK", prepare=False)
                     version = int(self.live_version(conn.cursor()))
                     continue
                 state = dict(state_cursor.fetchone() or {})
@@ -120,21 +126,24 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         domain_events = kwargs.get("events_to_fold", ())
         with (
             self.datastore.get_connection() as conn,
-            conn.transaction(),
+            conn.pipeline() as pipeline,
             conn.cursor() as curs,
             conn.cursor() as live,
         ):
-            # Two round trips besides BEGIN and COMMIT: the append and the
-            # live version, then every write of the fold (it reads nothing).
-            with conn.pipeline():
+            # Two round trips: BEGIN, the append and the live version; then
+            # every write of the fold (it reads nothing) and COMMIT.
+            with conn.transaction():
                 self._insert_stored_events(curs, stored_events)
                 live.execute(self.view.SELECT_LIVE_VERSION)
-            positions = self._fetch_ids_after_insert_events(curs, stored_events)
-            assert positions is not None
-            version = int(live.fetchone()["version"])  # type: ignore[index]
-            with conn.pipeline():
+                pipeline.sync()
+                positions = self._fetch_ids_after_insert_events(curs, stored_events)
+                assert positions is not None
+                version = int(live.fetchone()["version"])  # type: ignore[index]
                 self.view.apply_to(
-                    curs, version, zip(domain_events, positions, strict=True)
+                    curs,
+                    version,
+                    zip(domain_events, positions, strict=True),
+                    batched=len(domain_events) > 1,
                 )
         return positions
 
