@@ -298,7 +298,7 @@ class Ledger(Application[UUID]):
         return lines
 
     def rebuild_views(
-        self, progress: Progress | None = None, page_size: int = 2000
+        self, progress: Progress | None = None, page_size: int = 5000
     ) -> RebuildReport:
         """Rebuild the routing view from the ledger and switch routing to it."""
         return Rebuilder(self.recorder, self.mapper, page_size).rebuild(progress)

@@ -5,11 +5,14 @@ transaction waits for its commit to be durable. Commands that arrive while one
 transaction is committing wait together and go in the next one, so the cost of
 a commit is shared; each caller still returns only once its own events are
 durable, with their own positions.
+
+The caller that finds no commit under way commits itself, in its own thread,
+for everyone queued (a leader); the others wait. An uncontended command so
+pays no hand-off to another thread.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -31,55 +34,40 @@ class GroupCommit:
     def __init__(self, save: Save, max_batch: int = 500) -> None:
         self._save = save
         self._max_batch = max_batch
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._queue: list[_Job] = []
+        self._leading = False
 
     def append(self, events: Sequence[Any]) -> Sequence[Any]:
         """Append `events` in one transaction, maybe shared; return their recordings."""
-        self._start()
         job = _Job(events)
-        self._jobs.put(job)
+        with self._lock:
+            self._queue.append(job)
+            lead = not self._leading
+            self._leading = True
+        if lead:
+            self._lead()
         job.done.wait()
         if job.error is not None:
             raise job.error
         return job.recordings
 
-    def close(self) -> None:
+    def waiting(self) -> int:
         with self._lock:
-            if self._thread is not None:
-                self._jobs.put(None)
-                self._thread.join()
-                self._thread = None
+            return len(self._queue)
 
-    def _start(self) -> None:
-        if self._thread is None:
-            with self._lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(
-                        target=self._run, name="group-commit", daemon=True
-                    )
-                    self._thread.start()
+    def close(self) -> None:
+        """Nothing to stop: commits run in the threads of their callers."""
 
-    def _run(self) -> None:
+    def _lead(self) -> None:
         while True:
-            first = self._jobs.get()
-            if first is None:
-                return
-            jobs = [first]
-            stop = False
-            while len(jobs) < self._max_batch:
-                try:
-                    job = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    stop = True
-                    break
-                jobs.append(job)
+            with self._lock:
+                jobs = self._queue[: self._max_batch]
+                del self._queue[: self._max_batch]
+                if not jobs:
+                    self._leading = False
+                    return
             self._commit(jobs)
-            if stop:
-                return
 
     def _commit(self, jobs: list[_Job]) -> None:
         try:

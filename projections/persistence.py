@@ -9,6 +9,7 @@ SQL is written once with `%s` placeholders; the SQLite view translates them.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -79,9 +80,7 @@ class BatchTx(Tx):
         self.pending: dict[str, list[tuple[str, Sequence[Any]]]] = {}
 
     def execute(self, statement: str, params: Sequence[Any]) -> None:
-        table = _TABLE.search(statement)
-        key = table.group(0) if table else ""
-        self.pending.setdefault(key, []).append((statement, params))
+        self.pending.setdefault(_table(statement), []).append((statement, params))
 
     def flush(self) -> None:
         for writes in self.pending.values():
@@ -91,6 +90,13 @@ class BatchTx(Tx):
 
 
 _TABLE = re.compile(r"\bsl\d*_\w+")
+
+
+@functools.lru_cache(maxsize=1024)
+def _table(statement: str) -> str:
+    """The view table a statement writes (the fold writes one per statement)."""
+    match = _TABLE.search(statement)
+    return match.group(0) if match else ""
 
 
 class RoutingView:

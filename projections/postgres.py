@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -60,46 +61,42 @@ class PostgresRoutingView(RoutingView):
     def read(
         self, queries: list[tuple[str, tuple[Any, ...]]]
     ) -> tuple[dict[str, Any], list[list[Any]]]:
-        """One round trip: the snapshot, its state and every query, pipelined.
+        """Every query as one statement: one snapshot, one round trip.
 
-        The queries name the version this process last saw live; the state
-        row says which version was live in the snapshot, and in the rare case
-        a rebuild switched versions since, they run again on the new one. A
-        single query needs no transaction: if the version it read was live
-        when the state row was read, no write it must see went elsewhere.
+        Each query's rows come back as a JSON array beside the live version
+        and the ledger head. The queries name the version this process last
+        saw live; in the rare case a rebuild switched versions since, they
+        run again on the new one.
         """
-        snapshot = len(queries) > 1
         version = self._live_hint
+        params = [value for _, values in queries for value in values]
         with self.datastore.get_connection() as conn:
             while True:
-                state_cursor = conn.cursor()
-                cursors = [conn.cursor() for _ in queries]
+                statement = self._combined(tuple(q for q, _ in queries), version)
                 try:
-                    with conn.pipeline():
-                        # Never prepared: transaction control must stay plain.
-                        if snapshot:
-                            conn.execute(self.BEGIN_SNAPSHOT, prepare=False)
-                        state_cursor.execute(self.SELECT_STATE)
-                        for curs, (statement, params) in zip(
-                            cursors, queries, strict=True
-                        ):
-                            curs.execute(self.sql(statement, version), params)
-                        # COMMIT ends a read-only transaction as ROLLBACK would,
-                        # without making psycopg forget its prepared statements.
-                        if snapshot:
-                            conn.execute("COMMIT", prepare=False)
+                    row = conn.execute(statement, params).fetchone()
                 except psycopg.errors.UndefinedTable:
-                    # The version was dropped after a switch: ask again.
-                    if snapshot:
-                        conn.execute("ROLLBACK", prepare=False)
                     version = int(self.live_version(conn.cursor()))
                     continue
-                state = dict(state_cursor.fetchone() or {})
-                if int(state["version"]) == version:
+                assert row is not None
+                if int(row["version"]) == version:
                     break
-                version = int(state["version"])
+                version = int(row["version"])
         self._live_hint = version
-        return state, [curs.fetchall() for curs in cursors]
+        state = {"version": row["version"], "head": row["head"]}
+        return state, [row[f"q{i}"] for i in range(len(queries))]
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 (one view per process)
+    def _combined(self, statements: tuple[str, ...], version: int) -> str:
+        columns = [
+            f"(SELECT coalesce(json_agg(r), '[]') FROM ({self.sql(q, version)}) r)"
+            f" AS q{i}"
+            for i, q in enumerate(statements)
+        ]
+        return (
+            "SELECT (SELECT version FROM smsledger_views WHERE name = 'routing')"
+            f" AS version, ({self.SELECT_HEAD}) AS head, {', '.join(columns)}"
+        )
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
@@ -124,27 +121,27 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         domain_events = kwargs.get("events_to_fold", ())
+        # Two round trips: BEGIN, the append and the live version; then every
+        # write of the fold (it reads nothing) and COMMIT.
         with (
             self.datastore.get_connection() as conn,
             conn.pipeline() as pipeline,
             conn.cursor() as curs,
             conn.cursor() as live,
+            conn.transaction(),
         ):
-            # Two round trips: BEGIN, the append and the live version; then
-            # every write of the fold (it reads nothing) and COMMIT.
-            with conn.transaction():
-                self._insert_stored_events(curs, stored_events)
-                live.execute(self.view.SELECT_LIVE_VERSION)
-                pipeline.sync()
-                positions = self._fetch_ids_after_insert_events(curs, stored_events)
-                assert positions is not None
-                version = int(live.fetchone()["version"])  # type: ignore[index]
-                self.view.apply_to(
-                    curs,
-                    version,
-                    zip(domain_events, positions, strict=True),
-                    batched=len(domain_events) > 1,
-                )
+            self._insert_stored_events(curs, stored_events)
+            live.execute(self.view.SELECT_LIVE_VERSION)
+            pipeline.sync()
+            positions = self._fetch_ids_after_insert_events(curs, stored_events)
+            assert positions is not None
+            version = int(live.fetchone()["version"])  # type: ignore[index]
+            self.view.apply_to(
+                curs,
+                version,
+                zip(domain_events, positions, strict=True),
+                batched=len(domain_events) > 1,
+            )
         return positions
 
     def select_positions(self, positions: Sequence[int]) -> list[Any]:

@@ -34,7 +34,7 @@ class RebuildReport:
 
 class Rebuilder:
     def __init__(
-        self, recorder: Any, mapper: Mapper[Any], page_size: int = 2000
+        self, recorder: Any, mapper: Mapper[Any], page_size: int = 5000
     ) -> None:
         self.recorder = recorder
         self.mapper = mapper

@@ -133,6 +133,9 @@ def generate(ledger: Ledger, events: int, seed: int = 1) -> Fixture:
                 ctx, user_id, f"{user_id}.x@example.org", None, rng.random() < 0.7
             )
         else:
+            # Routed as the service routes: after every write before it.
+            ledger.save(*batch)
+            batch.clear()
             sender = to if rng.random() < 0.9 else phone(7_000_000 + i % 800_000)
             inbound = InboundSms(
                 ctx.account_id, f"g{i}", sender, fx.number, "hi", START

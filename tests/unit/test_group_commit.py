@@ -57,7 +57,7 @@ def test_commands_arriving_during_a_commit_share_the_next_one():
     others.append(threading.Thread(target=append, args=("bad", ["bad"])))
     for thread in others:
         thread.start()
-    wait_until(lambda: commits._jobs.qsize() == 6)
+    wait_until(lambda: commits.waiting() == 6)
     store.release.set()
     for thread in [first, *others]:
         thread.join(10)
