@@ -7,14 +7,22 @@ which is what lets a recorded decision be checked against the ledger.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.routing import ContactFact, Facts, NoteFact, NumberFact, UserFact
 
+# A note as (occurred_at in microseconds, position, interaction id, kind, reply).
+_Note = tuple[int, int, str, str, str | None]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_KEYS: dict[tuple[str, str], tuple[str, str]] = {}
 
-@dataclass
+
+@dataclass(slots=True)
 class _Contact:
     name: str | None
     phones: list[str]
@@ -29,9 +37,10 @@ class AccountHistory:
     account_id: str
     users: dict[str, UserFact] = field(default_factory=dict)
     contacts: dict[str, _Contact] = field(default_factory=dict)
-    by_phone: dict[str, set[str]] = field(default_factory=dict)
+    # Tuples, not sets: most phones belong to one contact, and a set costs 4x.
+    by_phone: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Each actor's latest note per contact and channel: all routing can use.
-    notes: dict[str, dict[tuple[str, str], NoteFact]] = field(default_factory=dict)
+    notes: dict[str, dict[tuple[str, str], _Note]] = field(default_factory=dict)
     numbers: dict[str, str] = field(default_factory=dict)
     # The position of the last event that changed any of the above.
     position: int = 0
@@ -72,25 +81,31 @@ class AccountHistory:
     def _set_phones(self, contact_id: str, phones: list[str]) -> None:
         contact = self.contacts[contact_id]
         for phone in contact.phones:
-            self.by_phone.get(phone, set()).discard(contact_id)
+            left = tuple(c for c in self.by_phone.get(phone, ()) if c != contact_id)
+            self.by_phone[phone] = left
         contact.phones = list(phones)
         for phone in phones:
-            self.by_phone.setdefault(phone, set()).add(contact_id)
+            known = self.by_phone.get(phone, ())
+            if contact_id not in known:
+                self.by_phone[phone] = (*known, contact_id)
 
     def _note(self, event: Any, position: int) -> None:
         details = event.details()
-        note = NoteFact(
-            interaction_id=details["interaction_id"],
-            kind=details["kind"],
-            contact_id=details["contact_id"],
-            user_id=details["user_id"],
-            reply=details["reply"],
-            occurred_at=details["occurred_at"],
-            position=position,
+        kind = details["kind"]
+        user_id = details["user_id"]
+        # Kept as a plain tuple: a whole ledger's worth of latest notes must
+        # fit in memory, and each becomes a NoteFact only when it is asked for.
+        note: _Note = (
+            (details["occurred_at"] - _EPOCH) // _MICROSECOND,
+            position,
+            details["interaction_id"],
+            sys.intern(kind),
+            sys.intern(details["reply"]) if details["reply"] else None,
         )
-        kept = self.notes.setdefault(note.contact_id, {})
-        key = (note.channel, note.actor)
-        if key not in kept or note.recency > kept[key].recency:
+        kept = self.notes.setdefault(details["contact_id"], {})
+        key = ("call" if kind == "call" else "sms", user_id or "")
+        key = _KEYS.setdefault(key, key)  # one tuple per key, shared by contacts
+        if key not in kept or note[:2] > kept[key][:2]:
             kept[key] = note
 
     def facts(self, number: str, sender: str) -> Facts:
@@ -107,7 +122,21 @@ class AccountHistory:
             )
             for cid in ids
         )
-        notes = tuple(n for cid in ids for n in self.notes.get(cid, {}).values())
+        notes = tuple(
+            NoteFact(
+                interaction_id=interaction_id,
+                kind=kind,
+                contact_id=cid,
+                user_id=actor or None,
+                reply=reply,
+                occurred_at=_EPOCH + moment * _MICROSECOND,
+                position=position,
+            )
+            for cid in ids
+            for (_, actor), (moment, position, interaction_id, kind, reply) in (
+                self.notes.get(cid, {}).items()
+            )
+        )
         wanted = {n.user_id for n in notes} | {c.owner_user_id for c in contacts}
         users = {u: self.users[u] for u in wanted if u in self.users}
         return Facts(sender, NumberFact(number, backup), contacts, notes, users)

@@ -16,13 +16,13 @@ from typing import Any
 SMS_KINDS = ("sms", "campaign_sms")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NumberFact:
     number: str
     backup_email: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ContactFact:
     contact_id: str
     name: str | None
@@ -34,7 +34,7 @@ class ContactFact:
         return self.name or self.contact_id
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NoteFact:
     interaction_id: str
     kind: str
@@ -58,7 +58,7 @@ class NoteFact:
         return (self.occurred_at, self.position)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UserFact:
     user_id: str
     email: str
@@ -70,7 +70,7 @@ class UserFact:
         return self.name or self.user_id
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Facts:
     """What the ledger knew about the sender when the decision was made."""
 
@@ -81,7 +81,7 @@ class Facts:
     users: Mapping[str, UserFact] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     status: str
     rule: str
