@@ -48,7 +48,6 @@ class PostgresRoutingView(RoutingView):
             curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield curs
 
-    BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
     # A reader still on an old version holds some of its tables while it
     # waits for others: the drop gives way at once rather than deadlock.
     DROP_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '200ms'"

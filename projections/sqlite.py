@@ -32,7 +32,7 @@ class SQLiteRoutingView(RoutingView):
 
     SELECT_STATE = (
         "SELECT (SELECT version FROM smsledger_views WHERE name = 'routing')"
-        " AS version, (SELECT MAX(rowid) FROM stored_events) AS head"
+        f" AS version, ({SELECT_HEAD}) AS head"
     )
 
 
