@@ -1,5 +1,7 @@
 """Routing never scans: every query it runs is answered through an index."""
 
+from contextlib import contextmanager
+
 from ledger.application import Ledger
 from tests.integration.test_rebuild import PHONES, build_history
 from tests.integration.test_routing import NUMBER
@@ -27,41 +29,42 @@ def routing_queries(ledger: Ledger, account_id: str, version: int):
     ]
 
 
-def test_postgres_plans_use_no_sequential_scan(postgres_url, tmp_path):
-    ledger = Ledger(postgres_url)
+@contextmanager
+def routing_statements(url):
+    """A ledger with some history, and the statements routing runs on it."""
+    ledger = Ledger(url)
     try:
         settings, _ = ledger.open_account("Acme")
         ctx = ledger.context(settings["account_id"])
         build_history(ledger, ctx)
         with ledger.view.snapshot() as tx:
             version = tx.version
-        with ledger.view.datastore.transaction(commit=False) as curs:
-            # Tiny test tables would make a scan the cheapest plan; forbid
-            # it, so the plan shows whether an index can answer at all.
-            curs.execute("SET LOCAL enable_seqscan = off")
-            for statement, params in routing_queries(ledger, ctx.account_id, version):
-                curs.execute("EXPLAIN " + statement, params)
-                plan = "\n".join(row["QUERY PLAN"] for row in curs.fetchall())
-                assert "Seq Scan" not in plan, f"{statement}\n{plan}"
+        yield ledger, routing_queries(ledger, ctx.account_id, version)
     finally:
         ledger.close()
+
+
+def test_postgres_plans_use_no_sequential_scan(postgres_url):
+    with (
+        routing_statements(postgres_url) as (ledger, statements),
+        ledger.view.datastore.transaction(commit=False) as curs,
+    ):
+        # Tiny test tables would make a scan the cheapest plan; forbid it,
+        # so the plan shows whether an index can answer at all.
+        curs.execute("SET LOCAL enable_seqscan = off")
+        for statement, params in statements:
+            curs.execute("EXPLAIN " + statement, params)
+            plan = "\n".join(row["QUERY PLAN"] for row in curs.fetchall())
+            assert "Seq Scan" not in plan, f"{statement}\n{plan}"
 
 
 def test_sqlite_plans_use_no_table_scan(tmp_path):
-    ledger = Ledger(f"sqlite:///{tmp_path}/ledger.db")
-    try:
-        settings, _ = ledger.open_account("Acme")
-        ctx = ledger.context(settings["account_id"])
-        build_history(ledger, ctx)
-        with ledger.view.snapshot() as tx:
-            version = tx.version
-        with ledger.view.datastore.transaction(commit=False) as curs:
-            for statement, params in routing_queries(ledger, ctx.account_id, version):
-                curs.execute("EXPLAIN QUERY PLAN " + statement, params)
-                steps = [row["detail"] for row in curs.fetchall()]
-                scans = [
-                    s for s in steps if s.startswith("SCAN ") and "CONSTANT" not in s
-                ]
-                assert not scans, f"{statement}\n{steps}"
-    finally:
-        ledger.close()
+    with (
+        routing_statements(f"sqlite:///{tmp_path}/ledger.db") as (ledger, statements),
+        ledger.view.datastore.transaction(commit=False) as curs,
+    ):
+        for statement, params in statements:
+            curs.execute("EXPLAIN QUERY PLAN " + statement, params)
+            steps = [row["detail"] for row in curs.fetchall()]
+            scans = [s for s in steps if s.startswith("SCAN ") and "CONSTANT" not in s]
+            assert not scans, f"{statement}\n{steps}"
