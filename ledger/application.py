@@ -102,10 +102,6 @@ class Ledger(Application[UUID]):
         recordings = self.commits.append(events)
         return int(recordings[-1].notification.id)
 
-    def close(self) -> None:
-        self.commits.close()
-        super().close()
-
     def head(self) -> int:
         return int(self.recorder.max_notification_id() or 0)
 

@@ -35,10 +35,6 @@ def _iso(value: Any) -> str:
     return str(value.isoformat().replace("+00:00", "Z"))
 
 
-def differences(recorded: dict[str, Any], replayed: dict[str, Any]) -> list[str]:
-    return [k for k in DECIDED if recorded.get(k) != replayed.get(k)]
-
-
 # Replay of one decision, through the ledger index.
 
 

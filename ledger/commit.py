@@ -56,9 +56,6 @@ class GroupCommit:
         with self._lock:
             return len(self._queue)
 
-    def close(self) -> None:
-        """Nothing to stop: commits run in the threads of their callers."""
-
     def _lead(self) -> None:
         while True:
             with self._lock:

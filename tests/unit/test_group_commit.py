@@ -61,7 +61,6 @@ def test_commands_arriving_during_a_commit_share_the_next_one():
     store.release.set()
     for thread in [first, *others]:
         thread.join(10)
-    commits.close()
 
     assert results["first"] == [(1, "a")]
     assert isinstance(results["bad"], IntegrityError)
@@ -79,4 +78,3 @@ def test_an_error_reaches_every_command_of_its_batch():
     commits = GroupCommit(failing)
     with pytest.raises(RuntimeError, match="database down"):
         commits.append(["a"])
-    commits.close()
