@@ -7,7 +7,7 @@ which is what lets a recorded decision be checked against the ledger.
 
 from __future__ import annotations
 
-import sys
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,8 +15,14 @@ from typing import Any
 
 from domain.routing import ContactFact, Facts, NoteFact, NumberFact, UserFact
 
-# A note as (occurred_at in microseconds, position, interaction id, kind, reply).
-_Note = tuple[int, int, str, str, str | None]
+# A whole ledger's latest notes must fit in memory, so each is packed into one
+# bytes object and becomes a NoteFact only when it is asked for: its recency
+# (occurred_at in microseconds, shifted to be unsigned, and position) big-endian,
+# so that notes compare as bytes in the order they compare in time; its kind;
+# the length of its interaction id; then the id and the reply, as UTF-8.
+_HEAD = struct.Struct(">QQBI")
+_KINDS = ("sms", "campaign_sms", "call")
+_SHIFT = 1 << 63
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _KEYS: dict[tuple[str, str], tuple[str, str]] = {}
@@ -40,7 +46,7 @@ class AccountHistory:
     # Tuples, not sets: most phones belong to one contact, and a set costs 4x.
     by_phone: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Each actor's latest note per contact and channel: all routing can use.
-    notes: dict[str, dict[tuple[str, str], _Note]] = field(default_factory=dict)
+    notes: dict[str, dict[tuple[str, str], bytes]] = field(default_factory=dict)
     numbers: dict[str, str] = field(default_factory=dict)
     # The position of the last event that changed any of the above.
     position: int = 0
@@ -90,22 +96,19 @@ class AccountHistory:
                 self.by_phone[phone] = (*known, contact_id)
 
     def _note(self, event: Any, position: int) -> None:
-        details = event.details()
-        kind = details["kind"]
-        user_id = details["user_id"]
-        # Kept as a plain tuple: a whole ledger's worth of latest notes must
-        # fit in memory, and each becomes a NoteFact only when it is asked for.
-        note: _Note = (
-            (details["occurred_at"] - _EPOCH) // _MICROSECOND,
-            position,
-            details["interaction_id"],
-            sys.intern(kind),
-            sys.intern(details["reply"]) if details["reply"] else None,
+        kind = event.kind
+        user_id = getattr(event, "user_id", None)
+        interaction_id = event.interaction_id.encode()
+        moment = (event.occurred_at - _EPOCH) // _MICROSECOND + _SHIFT
+        note = (
+            _HEAD.pack(moment, position, _KINDS.index(kind), len(interaction_id))
+            + interaction_id
+            + (getattr(event, "reply", None) or "").encode()
         )
-        kept = self.notes.setdefault(details["contact_id"], {})
+        kept = self.notes.setdefault(event.contact_id, {})
         key = ("call" if kind == "call" else "sms", user_id or "")
         key = _KEYS.setdefault(key, key)  # one tuple per key, shared by contacts
-        if key not in kept or note[:2] > kept[key][:2]:
+        if key not in kept or note > kept[key]:
             kept[key] = note
 
     def facts(self, number: str, sender: str) -> Facts:
@@ -123,20 +126,24 @@ class AccountHistory:
             for cid in ids
         )
         notes = tuple(
-            NoteFact(
-                interaction_id=interaction_id,
-                kind=kind,
-                contact_id=cid,
-                user_id=actor or None,
-                reply=reply,
-                occurred_at=_EPOCH + moment * _MICROSECOND,
-                position=position,
-            )
+            _note_fact(note, cid, actor)
             for cid in ids
-            for (_, actor), (moment, position, interaction_id, kind, reply) in (
-                self.notes.get(cid, {}).items()
-            )
+            for (_, actor), note in self.notes.get(cid, {}).items()
         )
         wanted = {n.user_id for n in notes} | {c.owner_user_id for c in contacts}
         users = {u: self.users[u] for u in wanted if u in self.users}
         return Facts(sender, NumberFact(number, backup), contacts, notes, users)
+
+
+def _note_fact(note: bytes, contact_id: str, actor: str) -> NoteFact:
+    moment, position, kind, length = _HEAD.unpack_from(note)
+    reply_at = _HEAD.size + length
+    return NoteFact(
+        interaction_id=note[_HEAD.size : reply_at].decode(),
+        kind=_KINDS[kind],
+        contact_id=contact_id,
+        user_id=actor or None,
+        reply=note[reply_at:].decode() or None,
+        occurred_at=_EPOCH + (moment - _SHIFT) * _MICROSECOND,
+        position=position,
+    )
