@@ -1,0 +1,292 @@
+"""A page of the fold's writes, sent set-wise: for a rebuild on PostgreSQL.
+
+The fold says what to write one statement at a time (`RoutingView.apply_to`);
+sent so, each row costs the server a statement. Here a page of those writes
+is held, and each statement's rows go by COPY into a staging table, then into
+the view by the same statement rewritten to read the staging table: the SQL
+of the fold is still the one that decides what each write does.
+
+Order matters only between writes to the same rows. Writes to different
+tables never depend on each other, and on one table, writes whose key values
+differ touch different rows. A table's key is the columns that every
+statement writing it binds: a conflict target, a WHERE clause's equalities,
+or else every column an insert binds. Each key's writes go in layers, in
+their order, so one set-wise statement never touches a row twice: a run of
+plain inserts (or DO NOTHING) shares a layer, in ledger order, since the
+first insert of a row is the one that counts; anything else starts the next.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+
+from psycopg.rows import tuple_row
+
+_INSERT = re.compile(r"INSERT INTO (\w+) \(([^)]*)\) VALUES \(([^)]*)\)(.*)", re.S)
+_UPDATE = re.compile(r"UPDATE (\w+) SET (.*) WHERE (.*)", re.S)
+_DELETE = re.compile(r"DELETE FROM (\w+) WHERE (.*)", re.S)
+_DO_UPDATE = re.compile(r"ON CONFLICT \(([^)]*)\) DO UPDATE")
+_EQUALS = re.compile(r"(\w+) = %s$")
+_BOUND = re.compile(r"(\w+) = %s\b")
+_PLACEHOLDER = re.compile(r"%s")
+STAGE = "rb_stage"  # the alias the rewritten statements read it by
+
+
+@dataclass
+class Statement:
+    """One statement of the fold, and how to run it over a staging table."""
+
+    table: str
+    keyed: dict[str, int]  # the columns that pick its rows -> parameter index
+    types: list[str | None]  # each parameter's column, to type its staging column
+    template: str  # the statement over the staging table `{stage}`, for one layer
+    shares_layer: bool  # a run of it on one key may go in one layer
+
+
+def parse(statement: str) -> Statement | None:
+    """How to run `statement` set-wise, or None if it cannot be."""
+    if match := _INSERT.fullmatch(statement):
+        return _insert(*match.groups())
+    if match := _UPDATE.fullmatch(statement):
+        return _update(*match.groups())
+    if match := _DELETE.fullmatch(statement):
+        return _delete(*match.groups())
+    return None
+
+
+def _insert(table: str, columns: str, values: str, rest: str) -> Statement | None:
+    names = [c.strip() for c in columns.split(",")]
+    items = [v.strip() for v in values.split(",")]
+    if len(names) != len(items) or "%s" in rest:
+        return None
+    bound = [name for name, item in zip(names, items, strict=True) if item == "%s"]
+    keyed = {name: i for i, name in enumerate(bound)}
+    target = _DO_UPDATE.search(rest)
+    if target:
+        keys = [c.strip() for c in target.group(1).split(",")]
+        if not set(keys) <= set(keyed):
+            return None
+        keyed = {name: keyed[name] for name in keys}
+    return Statement(
+        table=table,
+        keyed=keyed,
+        types=list(bound),
+        template=f"INSERT INTO {table} ({columns}) SELECT {_numbered(values)}"
+        f" FROM {{stage}} AS {STAGE} WHERE rb_layer = %s ORDER BY rb_seq{rest}",
+        shares_layer=target is None,
+    )
+
+
+def _update(table: str, assignments: str, where: str) -> Statement | None:
+    assigned = assignments.count("%s")
+    keyed = _where_keys(where, offset=assigned)
+    if keyed is None:
+        return None
+    return Statement(
+        table=table,
+        keyed=keyed,
+        types=_types(assignments) + list(keyed),
+        template=f"UPDATE {table} SET {_numbered(assignments)}"
+        f" FROM {{stage}} AS {STAGE}"
+        f" WHERE rb_layer = %s AND {_numbered(where, assigned)}",
+        shares_layer=False,
+    )
+
+
+def _delete(table: str, where: str) -> Statement | None:
+    keyed = _where_keys(where, offset=0)
+    if keyed is None:
+        return None
+    return Statement(
+        table=table,
+        keyed=keyed,
+        types=list(keyed),
+        template=f"DELETE FROM {table} USING {{stage}} AS {STAGE}"
+        f" WHERE rb_layer = %s AND {_numbered(where)}",
+        shares_layer=False,
+    )
+
+
+def _where_keys(where: str, offset: int) -> dict[str, int] | None:
+    """The columns a WHERE of ANDed `column = %s` binds, or None if it is other."""
+    keyed = {}
+    for i, part in enumerate(where.split(" AND ")):
+        match = _EQUALS.fullmatch(part.strip())
+        if not match:
+            return None
+        keyed[match.group(1)] = offset + i
+    return keyed
+
+
+def _types(assignments: str) -> list[str | None]:
+    """The column each placeholder of a SET list is assigned to, if directly."""
+    columns: list[str | None] = []
+    for part in assignments.split(","):
+        for _ in range(part.count("%s")):
+            match = _BOUND.search(part)
+            columns.append(match.group(1) if match else None)
+    return columns
+
+
+def _numbered(sql: str, start: int = 0) -> str:
+    """`sql` with its placeholders replaced by the staging table's columns."""
+    count = iter(range(start + 1, start + 1000))
+    return _PLACEHOLDER.sub(lambda _: f"{STAGE}.rb_p{next(count)}", sql)
+
+
+class Plans:
+    """What a rebuild learns once and every page uses: how each statement runs
+    set-wise, and the types of the view's columns."""
+
+    def __init__(self) -> None:
+        self.statements: dict[str, Statement | None] = {}
+        self.columns: dict[str, dict[str, str]] = {}
+
+    def statement(self, statement: str) -> Statement | None:
+        if statement not in self.statements:
+            self.statements[statement] = parse(statement)
+        return self.statements[statement]
+
+    def column_types(self, curs: Any, table: str) -> dict[str, str]:
+        if table not in self.columns:
+            curs.execute(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (table,),
+            )
+            rows = [tuple(_values(row)) for row in curs.fetchall()]
+            self.columns[table] = {str(name): str(kind) for name, kind in rows}
+        return self.columns[table]
+
+
+class Stages:
+    """The staging tables of one connection, made on first use and emptied at
+    each commit; `drop` leaves the connection as it was."""
+
+    def __init__(self, plans: Plans) -> None:
+        self.plans = plans
+        self.names: dict[str, str] = {}
+
+    def stage(self, curs: Any, statement: str, rows: list[Any]) -> str:
+        """Copy a statement's rows to its staging table; the statement that
+        reads them, one layer at a time."""
+        parsed = self.plans.statement(statement)
+        assert parsed is not None
+        name = self.names.get(statement)
+        if name is None:
+            name = self.names[statement] = f"rb_stage{len(self.names)}"
+            types = self.plans.column_types(curs, parsed.table)
+            columns = ", ".join(
+                f"rb_p{i} {types[c] if c else 'text'}"
+                for i, c in enumerate(parsed.types, 1)
+            )
+            curs.execute(
+                f"CREATE TEMP TABLE {name} (rb_seq integer, rb_layer integer,"
+                f" {columns}) ON COMMIT DELETE ROWS"
+            )
+        with curs.copy(f"COPY {name} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return parsed.template.replace("{stage}", name)
+
+    def drop(self, curs: Any) -> None:
+        for name in self.names.values():
+            curs.execute(f"DROP TABLE IF EXISTS {name}")
+        self.names.clear()
+
+
+class SetwiseWriter:
+    """A stand-in for the cursor the fold writes to: it holds a page of writes,
+    to send them set-wise when flushed."""
+
+    def __init__(self, plans: Plans) -> None:
+        self.plans = plans
+        self.tables: dict[str, str] = {}  # statement -> the table it writes
+        self.pending: dict[str, list[tuple[str, Sequence[Any]]]] = {}
+
+    def execute(self, statement: str, params: Sequence[Any]) -> None:
+        table = self.tables.get(statement)
+        if table is None:
+            parsed = self.plans.statement(statement)
+            table = self.tables[statement] = parsed.table if parsed else ""
+        writes = self.pending.get(table)
+        if writes is None:
+            writes = self.pending[table] = []
+        writes.append((statement, params))
+
+    def flush(self, curs: Any, stages: Stages) -> None:
+        rows: dict[str, list[Any]] = {}  # statement -> (seq, layer, *params)
+        layers: set[tuple[int, str]] = set()
+        for table, writes in self.pending.items():
+            if table and self._layer(writes, rows, layers):
+                continue
+            for statement, run in groupby(writes, key=itemgetter(0)):
+                curs.executemany(statement, [params for _, params in run])
+        self.pending.clear()
+        readers = {s: stages.stage(curs, s, staged) for s, staged in rows.items()}
+        for layer, statement in sorted(layers):
+            curs.execute(readers[statement], (layer,))
+
+    def _layer(
+        self,
+        writes: list[tuple[str, Sequence[Any]]],
+        rows: dict[str, list[Any]],
+        layers: set[tuple[int, str]],
+    ) -> bool:
+        """Put one table's writes in layers; False if they cannot go set-wise."""
+        kinds = {}
+        for statement in dict.fromkeys(s for s, _ in writes):
+            parsed = self.plans.statement(statement)
+            if parsed is None:
+                return False
+            kinds[statement] = parsed
+        key = sorted(set.intersection(*(set(p.keyed) for p in kinds.values())))
+        if not key:
+            return False
+        getters = {s: itemgetter(*(p.keyed[c] for c in key)) for s, p in kinds.items()}
+        shares = {s for s, p in kinds.items() if p.shares_layer}
+        last: dict[Any, tuple[int, str]] = {}
+        for seq, (statement, params) in enumerate(writes):
+            k = getters[statement](params)
+            previous = last.get(k)
+            if previous is None:
+                layer = 1
+            elif previous[1] == statement and statement in shares:
+                layer = previous[0]
+            else:
+                layer = previous[0] + 1
+            last[k] = (layer, statement)
+            rows.setdefault(statement, []).append((seq, layer, *params))
+            layers.add((layer, statement))
+        return True
+
+
+def _values(row: Any) -> Any:
+    """A row's values, whichever row type the cursor returns."""
+    return row.values() if isinstance(row, dict) else row
+
+
+def stream_events(
+    recorder: Any, after: int, upto: int
+) -> Generator[tuple[Any, ...], None, None]:
+    """The stored events after `after` up to `upto`, in ledger order: read by
+    one statement whose rows come in chunks, in binary, as they are used.
+
+    Positions commit in order, so every event up to a head once seen is there.
+    """
+    statement = (
+        "SELECT notification_id, topic, state, originator_id, originator_version"
+        f" FROM {recorder.qualified_events_table}"
+        " WHERE notification_id > %s AND notification_id <= %s"
+        " ORDER BY notification_id"
+    )
+    with (
+        recorder.datastore.get_connection() as conn,
+        conn.cursor(binary=True, row_factory=tuple_row) as curs,
+    ):
+        yield from curs.stream(statement, [after, upto], size=5000)
