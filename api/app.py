@@ -26,6 +26,7 @@ from api.routes import (
 from api.schemas import Problem
 from api.settings import Settings
 from ledger.application import Ledger
+from ledger.batch import Batcher
 from ledger.delivery import DeliveryWorker
 from ledger.mail import transport
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The application; with no settings, they are read from the environment."""
     settings = settings or Settings()
     ledger = Ledger(settings.database_url)
+    batcher = Batcher(ledger)
     worker = _delivery_worker(settings, ledger)
 
     @asynccontextmanager
@@ -51,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         if worker is not None:
             worker.stop()
+        batcher.stop()
         ledger.close()
 
     app = FastAPI(
@@ -62,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.ledger = ledger
+    app.state.batcher = batcher
     app.state.delivery = worker
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -7,10 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import unauthorized
 from api.settings import Settings
 from ledger.application import AccountContext, Ledger
+from ledger.batch import Batcher
 
 # auto_error off: a missing key is answered 401 as a problem, not FastAPI's 403.
 bearer = HTTPBearer(auto_error=False, description="The account's API key.")
@@ -27,6 +29,11 @@ async def get_ledger(request: Request) -> Ledger:
     return ledger
 
 
+async def get_batcher(request: Request) -> Batcher:
+    batcher: Batcher = request.app.state.batcher
+    return batcher
+
+
 async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -34,6 +41,7 @@ async def get_settings(request: Request) -> Settings:
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+BatcherDep = Annotated[Batcher, Depends(get_batcher)]
 
 
 def current_account(
@@ -42,6 +50,21 @@ def current_account(
     if credentials is None:
         raise unauthorized("An API key is required: Authorization: Bearer <api_key>.")
     ctx = ledger.authenticate(credentials.credentials)
+    if ctx is None:
+        raise unauthorized("The API key is not valid.")
+    return ctx
+
+
+async def known_account(
+    ledger: LedgerDep, credentials: Annotated[Credentials, Depends(bearer)]
+) -> AccountContext:
+    """As `current_account`, but a key seen before costs no query: its settings
+    may be stale, so only for routes whose verb reads them again."""
+    if credentials is None:
+        raise unauthorized("An API key is required: Authorization: Bearer <api_key>.")
+    ctx = ledger.known_account(credentials.credentials)
+    if ctx is None:
+        ctx = await run_in_threadpool(ledger.authenticate, credentials.credentials)
     if ctx is None:
         raise unauthorized("The API key is not valid.")
     return ctx
@@ -60,4 +83,5 @@ def require_admin(
 
 
 CurrentAccount = Annotated[AccountContext, Depends(current_account)]
+KnownAccount = Annotated[AccountContext, Depends(known_account)]
 Admin = Depends(require_admin)

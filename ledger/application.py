@@ -8,7 +8,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4
@@ -39,7 +39,7 @@ from ledger import audit
 from ledger.commit import GroupCommit
 from ledger.storage import persistence_env
 from projections.outbox import Outbox
-from projections.persistence import RoutingView, as_stored, to_json
+from projections.persistence import Reads, RoutingView, as_stored, to_json
 from projections.rebuild import Progress, Rebuilder, RebuildReport
 
 API_KEY_PREFIX = "sl_"
@@ -69,6 +69,19 @@ class Saved:
     created: bool
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A command checked and decided, its events not yet appended.
+
+    `done` answers once they are, given the position of the last; `repeated`
+    answers if the append conflicted: the command had been carried out before.
+    """
+
+    aggregate: Any
+    done: Callable[[int], Saved]
+    repeated: Callable[[], Saved]
+
+
 class Ledger(Application[UUID]):
     name = "Ledger"
 
@@ -77,6 +90,10 @@ class Ledger(Application[UUID]):
         self.view: RoutingView = self.recorder.view  # type: ignore[attr-defined]
         self.commits = GroupCommit(lambda events: self.save(*events))
         self.outbox = Outbox(self.view)
+        # Keys are never reissued, so a key once seen names its account for
+        # good; the settings beside it are as last read (see `known_account`).
+        self._key_accounts: dict[str, str] = {}
+        self._settings: dict[str, AccountContext] = {}
         # Called after a decision is routed here, so that delivery and alert
         # streams in this process need not wait for their next poll.
         self.on_routed: list[Callable[[], None]] = []
@@ -131,7 +148,23 @@ class Ledger(Application[UUID]):
         row = self.view.account_by_key_hash(key_hash)
         if row is None or not hmac.compare_digest(row["api_key_hash"], key_hash):
             return None
-        return _context(row)
+        self._key_accounts[key_hash] = row["account_id"]
+        return self._seen(row)
+
+    def known_account(self, api_key: str) -> AccountContext | None:
+        """The account of a key authenticated before, without a query.
+
+        Its settings are as last read, maybe by another request: only verbs
+        that read them again in their own snapshot (recording a note, routing)
+        may be given it.
+        """
+        account_id = self._key_accounts.get(hash_key(api_key))
+        return self._settings.get(account_id) if account_id else None
+
+    def _seen(self, row: dict[str, Any]) -> AccountContext:
+        ctx = _context(row)
+        self._settings[ctx.account_id] = ctx
+        return ctx
 
     def context(self, account_id: str) -> AccountContext:
         row = self.view.account(account_id)
@@ -348,7 +381,19 @@ class Ledger(Application[UUID]):
 
     # Interactions.
 
-    def record_interaction(
+    def record_interaction(self, ctx: AccountContext, kind: str, **note: Any) -> Saved:
+        """Record an outbound SMS, campaign SMS or call (see `prepare_note`)."""
+        return self.carry_out(self.view.run_reads(self.prepare_note(ctx, kind, **note)))
+
+    def carry_out(self, prepared: Prepared) -> Saved:
+        """Append a prepared command's events on its own, and answer."""
+        try:
+            position = self._save(prepared.aggregate)
+        except IntegrityError:
+            return prepared.repeated()
+        return prepared.done(position)
+
+    def prepare_note(
         self,
         ctx: AccountContext,
         kind: str,
@@ -361,11 +406,11 @@ class Ledger(Application[UUID]):
         interaction_id: str | None = None,
         occurred_at: datetime | None = None,
         body: str | None = None,
-    ) -> Saved:
+    ) -> Reads[Prepared]:
+        """Check a note and make its event; one read, nothing appended yet."""
         fields: dict[str, Any] = {
             "interaction_id": interaction_id or f"i-{uuid4().hex}",
             "contact_id": contact_id,
-            "to": parse_phone(to, ctx.default_region, "to"),
             "body": body,
         }
         if kind == "campaign_sms":
@@ -374,15 +419,18 @@ class Ledger(Application[UUID]):
             raise InvalidInput("user_id", "is required")
         else:
             fields["user_id"] = user_id
-        has_user, has_contact = self.view.has_user_and_contact(
+        has_user, has_contact, region = yield from self.view.note_references(
             ctx.account_id, user_id or "", contact_id
         )
         if "user_id" in fields and not has_user:
             raise InvalidInput("user_id", f"no user {user_id!r}")
         if not has_contact:
             raise InvalidInput("contact_id", f"no contact {contact_id!r}")
+        if region != ctx.default_region:  # changed since `ctx` was read
+            self._settings[ctx.account_id] = replace(ctx, default_region=region)
+        fields["to"] = parse_phone(to, region, "to")
         sent_from = (
-            parse_phone(from_number, ctx.default_region, "from")
+            parse_phone(from_number, region, "from")
             if from_number is not None
             else None
         )
@@ -396,17 +444,21 @@ class Ledger(Application[UUID]):
             occurred_at=said.get("occurred_at") or datetime.now(UTC),
             **fields,
         )
-        try:
-            position = self._save(note)
-        except IntegrityError:
+
+        def repeated() -> Saved:
             existing: Interaction = self.repository.get(note.id)
             if not existing.same_as(said):
                 raise Conflict(
                     f"interaction {fields['interaction_id']!r} was recorded "
                     "with other content"
-                ) from None
+                )
             return Saved(self._interaction(existing), created=False)
-        return Saved({**note.details, "position": position}, created=True)
+
+        return Prepared(
+            note,
+            lambda position: Saved({**note.details, "position": position}, True),
+            repeated,
+        )
 
     def _interaction(self, note: Interaction) -> dict[str, Any]:
         position = self.recorder.position_of(note.id)  # type: ignore[attr-defined]
@@ -423,34 +475,69 @@ class Ledger(Application[UUID]):
         message_id: str | None = None,
         received_at: datetime | None = None,
     ) -> Saved:
-        to = parse_phone(to, ctx.default_region, "to")
-        sender = parse_sender(_required_text(sender, "from"), ctx.default_region)
+        """Decide who gets an inbound SMS and record the decision."""
+        prepare = self.prepare_route(ctx, sender, to, body, message_id, received_at)
+        return self.carry_out(self.view.run_reads(prepare))
+
+    def prepare_route(
+        self,
+        ctx: AccountContext,
+        sender: str,
+        to: str,
+        body: str,
+        message_id: str | None = None,
+        received_at: datetime | None = None,
+    ) -> Reads[Prepared]:
+        """Decide who gets an inbound SMS; one read, nothing appended yet."""
+        try:
+            number = parse_phone(to, ctx.default_region, "to")
+            phone = parse_sender(_required_text(sender, "from"), ctx.default_region)
+        except InvalidInput:
+            now = yield from self._reread(ctx)
+            if now.default_region == ctx.default_region:
+                raise
+            again = self.prepare_route(now, sender, to, body, message_id, received_at)
+            return (yield from again)
         received = _utc(received_at, "received_at") if received_at else None
         message_id = message_id or f"m-{uuid4().hex}"
-        inbound = InboundSms(
-            ctx.account_id, message_id, sender, to, body, received or datetime.now(UTC)
-        )
-        self._decide(ctx, inbound)
-        try:
-            self._save(inbound)
-        except IntegrityError:  # a message id seen before: a retry, most likely
+        moment = received or datetime.now(UTC)
+        inbound = InboundSms(ctx.account_id, message_id, phone, number, body, moment)
+        now = yield from self._decide(ctx, inbound)
+        if now.default_region != ctx.default_region:  # changed since `ctx` was read
+            again = self.prepare_route(now, sender, to, body, message_id, received)
+            return (yield from again)
+
+        def done(position: int) -> Saved:
+            if inbound.held:
+                # The number may have been configured while this was decided;
+                # its release ran before this was saved, so release it here.
+                self.release_held(now, number)
+                held = self.view.decision(ctx.account_id, message_id)
+                assert held is not None
+                return Saved(held, created=True)
+            assert inbound.decision is not None
+            return Saved(as_stored(inbound.decision), created=True)
+
+        def repeated() -> Saved:  # a message id seen before: a retry, most likely
             decision = self.view.decision(ctx.account_id, message_id)
             assert decision is not None
-            return _repeated(decision, sender, to, body, received)
-        if inbound.held:
-            # The number may have been configured while this was decided; its
-            # release ran before this was saved, so release it here.
-            self.release_held(ctx, to)
-            held = self.view.decision(ctx.account_id, message_id)
-            assert held is not None
-            return Saved(held, created=True)
-        assert inbound.decision is not None
-        return Saved(as_stored(inbound.decision), created=True)
+            return _repeated(decision, phone, number, body, received)
 
-    def _decide(self, ctx: AccountContext, inbound: InboundSms) -> None:
-        facts, position = self.view.gather_facts(
+        return Prepared(inbound, done, repeated)
+
+    def _reread(self, ctx: AccountContext) -> Reads[AccountContext]:
+        """The account's settings now: `ctx`'s may be stale (`known_account`)."""
+        return self._seen((yield from self.view.account_now(ctx.account_id)))
+
+    def _decide(
+        self, ctx: AccountContext, inbound: InboundSms
+    ) -> Reads[AccountContext]:
+        """Decide by the facts and the account's settings in one snapshot; those
+        settings, which may be newer than `ctx`'s."""
+        facts, position, account = yield from self.view.routing_read(
             ctx.account_id, inbound.to, inbound.sender
         )
+        ctx = self._seen(account)
         decision = decide(facts, ctx.routing_policy)
         document = {
             "account_id": ctx.account_id,
@@ -467,6 +554,7 @@ class Ledger(Application[UUID]):
             inbound.hold(document)
         else:
             inbound.route(document)
+        return ctx
 
     def release_held(self, ctx: AccountContext, number: str) -> None:
         """Route the messages held for `number`, now that it may be configured."""
@@ -476,7 +564,7 @@ class Ledger(Application[UUID]):
             )
             if not inbound.held:
                 continue
-            self._decide(ctx, inbound)
+            self.view.run_reads(self._decide(ctx, inbound))
             if inbound.held:
                 return
             try:

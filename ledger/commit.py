@@ -40,17 +40,26 @@ class GroupCommit:
 
     def append(self, events: Sequence[Any]) -> Sequence[Any]:
         """Append `events` in one transaction, maybe shared; return their recordings."""
-        job = _Job(events)
+        (outcome,) = self.append_each([events])
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def append_each(
+        self, commands: Sequence[Sequence[Any]]
+    ) -> list[Sequence[Any] | BaseException]:
+        """Append each command's events, all in one transaction where they can
+        be; per command, its recordings or why it was not appended."""
+        jobs = [_Job(events) for events in commands]
         with self._lock:
-            self._queue.append(job)
+            self._queue.extend(jobs)
             lead = not self._leading
             self._leading = True
         if lead:
             self._lead()
-        job.done.wait()
-        if job.error is not None:
-            raise job.error
-        return job.recordings
+        for job in jobs:
+            job.done.wait()
+        return [job.error or job.recordings for job in jobs]
 
     def waiting(self) -> int:
         with self._lock:

@@ -12,13 +12,20 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import groupby
-from typing import Any
+from typing import Any, TypeVar
 
 from domain.routing import ContactFact, Facts, NoteFact, NumberFact, UserFact
+
+T = TypeVar("T")
+Query = tuple[str, tuple[Any, ...]]
+Snapshot = tuple[dict[str, Any], list[list[Any]]]
+# Reads that yield the queries they need and are sent what those found, so
+# that one statement can serve many of them (see `RoutingView.run_reads`).
+Reads = Generator[list[Query], Snapshot, T]
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -649,6 +656,11 @@ class RoutingView:
     def account(self, account_id: str) -> dict[str, Any] | None:
         return self._account(self._one(self.SELECT_ACCOUNT, account_id))
 
+    def account_now(self, account_id: str) -> Reads[dict[str, Any]]:
+        """An account's row as it is now: a read to compose with others."""
+        _, (rows,) = yield [(self.SELECT_ACCOUNT, (account_id,))]
+        return dict(rows[0])
+
     @staticmethod
     def _account(row: dict[str, Any] | None) -> dict[str, Any] | None:
         if row is not None:
@@ -658,21 +670,23 @@ class RoutingView:
     def user(self, account_id: str, user_id: str) -> dict[str, Any] | None:
         return self._one(self.SELECT_USER, account_id, user_id)
 
-    SELECT_USER_AND_CONTACT = (
+    SELECT_NOTE_REFERENCES = (
         "SELECT EXISTS (SELECT 1 FROM sl_users WHERE account_id = %s AND user_id = %s)"
         " AS has_user, EXISTS (SELECT 1 FROM sl_contacts"
-        " WHERE account_id = %s AND contact_id = %s) AS has_contact"
+        " WHERE account_id = %s AND contact_id = %s) AS has_contact,"
+        " (SELECT default_region FROM sl_accounts WHERE account_id = %s)"
+        " AS default_region"
     )
 
-    def has_user_and_contact(
+    def note_references(
         self, account_id: str, user_id: str, contact_id: str
-    ) -> tuple[bool, bool]:
-        """Whether both exist, in one round trip: a note names both."""
-        row = self._one(
-            self.SELECT_USER_AND_CONTACT, account_id, user_id, account_id, contact_id
-        )
-        assert row is not None
-        return bool(row["has_user"]), bool(row["has_contact"])
+    ) -> Reads[tuple[bool, bool, str]]:
+        """Whether the user and the contact a note names exist, and the account's
+        region now: all a note needs to know, in one query."""
+        params = (account_id, user_id, account_id, contact_id, account_id)
+        _, (rows,) = yield [(self.SELECT_NOTE_REFERENCES, params)]
+        row = dict(rows[0])
+        return bool(row["has_user"]), bool(row["has_contact"]), row["default_region"]
 
     def contact(self, account_id: str, contact_id: str) -> dict[str, Any] | None:
         return self._one(self.SELECT_CONTACT, account_id, contact_id)
@@ -741,21 +755,38 @@ class RoutingView:
     )
     SELECT_STATE: str  # the live version and the ledger head, in one row
 
+    def run_reads(self, reads: Reads[T]) -> T:
+        """Carry out reads one step at a time, each step in one snapshot."""
+        try:
+            queries = next(reads)
+            while True:
+                queries = reads.send(self.read(queries))
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
     def gather_facts(self, account_id: str, to: str, sender: str) -> tuple[Facts, int]:
-        """The facts routing needs, read in one snapshot, and that snapshot's head.
+        """The facts routing needs, read in one snapshot, and that snapshot's head."""
+        facts, position, _ = self.run_reads(self.routing_read(account_id, to, sender))
+        return facts, position
+
+    def routing_read(
+        self, account_id: str, to: str, sender: str
+    ) -> Reads[tuple[Facts, int, dict[str, Any]]]:
+        """The facts, the head and the account's settings, in one snapshot.
 
         Every read is a primary-key or index lookup; none grows with the ledger.
         """
-        state, (numbers, matches, noted) = self.read(
-            [
-                (self.SELECT_NUMBER, (to,)),
-                (self.SELECT_MATCHES, (account_id, sender)),
-                (self.SELECT_NOTES, (account_id, account_id, sender)),
-            ]
-        )
+        state, (accounts, numbers, matches, noted) = yield [
+            (self.SELECT_ACCOUNT, (account_id,)),
+            (self.SELECT_NUMBER, (to,)),
+            (self.SELECT_MATCHES, (account_id, sender)),
+            (self.SELECT_NOTES, (account_id, account_id, sender)),
+        ]
         position = int(state["head"] or 0)
+        account = self._account(dict(accounts[0]))
+        assert account is not None
         if not numbers or numbers[0]["account_id"] != account_id:
-            return Facts(sender=sender, number=None), position
+            return Facts(sender=sender, number=None), position, account
         number = NumberFact(number=to, backup_email=numbers[0]["backup_email"])
         users: dict[str, UserFact] = {}
         contacts = []
@@ -786,7 +817,7 @@ class RoutingView:
             if row["email"] is not None:
                 users[row["user_id"]] = _user(row, row["user_id"])
         facts = Facts(sender, number, tuple(contacts), tuple(notes), users)
-        return facts, position
+        return facts, position, account
 
 
 def _user(row: Any, user_id: str) -> UserFact:

@@ -4,11 +4,12 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from api.deps import CurrentAccount, LedgerDep
+from api.deps import BatcherDep, KnownAccount, LedgerDep
 from api.errors import documented
 from api.routes import answer
 from api.schemas import CallNote, CampaignSmsNote, Interaction, SmsNote
 from ledger.application import AccountContext, Ledger, Saved
+from ledger.batch import Batcher
 
 router = APIRouter(prefix="/v1/interactions", tags=["interactions"])
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -18,35 +19,52 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/sms", status_code=201, response_model=Interaction, responses=RESPONSES)
-def record_sms(
-    body: SmsNote, ctx: CurrentAccount, ledger: LedgerDep, response: Response
+async def record_sms(
+    body: SmsNote,
+    ctx: KnownAccount,
+    ledger: LedgerDep,
+    batcher: BatcherDep,
+    response: Response,
 ) -> dict[str, Any]:
     """Record that a user sent an SMS to a contact."""
-    saved = _record(ledger, ctx, "sms", body, user_id=body.user_id, body=body.body)
+    saved = await _record(
+        batcher, ledger, ctx, "sms", body, user_id=body.user_id, body=body.body
+    )
     return answer(saved, response)
 
 
 @router.post(
     "/campaign-sms", status_code=201, response_model=Interaction, responses=RESPONSES
 )
-def record_campaign_sms(
-    body: CampaignSmsNote, ctx: CurrentAccount, ledger: LedgerDep, response: Response
+async def record_campaign_sms(
+    body: CampaignSmsNote,
+    ctx: KnownAccount,
+    ledger: LedgerDep,
+    batcher: BatcherDep,
+    response: Response,
 ) -> dict[str, Any]:
     """Record that a campaign sent an SMS to a contact; replies go to `reply`."""
-    saved = _record(ledger, ctx, "campaign_sms", body, reply=body.reply, body=body.body)
+    saved = await _record(
+        batcher, ledger, ctx, "campaign_sms", body, reply=body.reply, body=body.body
+    )
     return answer(saved, response)
 
 
 @router.post("/calls", status_code=201, response_model=Interaction, responses=RESPONSES)
-def record_call(
-    body: CallNote, ctx: CurrentAccount, ledger: LedgerDep, response: Response
+async def record_call(
+    body: CallNote,
+    ctx: KnownAccount,
+    ledger: LedgerDep,
+    batcher: BatcherDep,
+    response: Response,
 ) -> dict[str, Any]:
     """Record that a user called a contact."""
-    saved = _record(ledger, ctx, "call", body, user_id=body.user_id)
+    saved = await _record(batcher, ledger, ctx, "call", body, user_id=body.user_id)
     return answer(saved, response)
 
 
-def _record(
+async def _record(
+    batcher: Batcher,
     ledger: Ledger,
     ctx: AccountContext,
     kind: str,
@@ -54,7 +72,8 @@ def _record(
     **own: Any,
 ) -> Saved:
     """The fields every kind of note shares, and those of its kind (`own`)."""
-    return ledger.record_interaction(
+    return await batcher.carry_out(
+        ledger.prepare_note,
         ctx,
         kind,
         contact_id=note.contact_id,
