@@ -36,7 +36,9 @@ def time_key(moment: datetime) -> str:
 
 
 def from_time_key(text: str) -> datetime:
-    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+    # fromisoformat reads this format too, and is many times faster than
+    # strptime: routing reads a time key for every note it weighs.
+    return datetime.fromisoformat(text)
 
 
 def to_json(value: Any) -> str:
