@@ -7,7 +7,7 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -80,6 +80,14 @@ class Prepared:
     aggregate: Any
     done: Callable[[int], Saved]
     repeated: Callable[[], Saved]
+
+    def answer(self, appended: Sequence[Recording[UUID]] | BaseException) -> Saved:
+        """The answer, given the events' recordings or why they were not made."""
+        if isinstance(appended, IntegrityError):
+            return self.repeated()
+        if isinstance(appended, BaseException):
+            raise appended
+        return self.done(int(appended[-1].notification.id))
 
 
 class Ledger(Application[UUID]):
@@ -386,12 +394,10 @@ class Ledger(Application[UUID]):
         return self.carry_out(self.view.run_reads(self.prepare_note(ctx, kind, **note)))
 
     def carry_out(self, prepared: Prepared) -> Saved:
-        """Append a prepared command's events on its own, and answer."""
-        try:
-            position = self._save(prepared.aggregate)
-        except IntegrityError:
-            return prepared.repeated()
-        return prepared.done(position)
+        """Append a prepared command's events, and answer."""
+        events = prepared.aggregate.collect_events()
+        (appended,) = self.commits.append_each([events])
+        return prepared.answer(appended)
 
     def prepare_note(
         self,

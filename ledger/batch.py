@@ -1,10 +1,11 @@
 """Carry out the hot commands for an event loop, a batch at a time.
 
 Recording notes and routing inbound SMS come in many at once. Handing each to
-a thread of its own costs more CPU than the command itself, so one thread
-takes every command waiting, prepares each (its read and its decision),
-appends them all in one transaction, and answers them all in one call back to
-the event loop. Each caller still hears back only once its events are durable.
+a thread of its own costs more CPU than the command itself, so a batch thread
+takes every command waiting, prepares them (their reads as one statement, then
+their decisions), appends them all in one transaction, and answers them all in
+one call back to the event loop. Each caller still hears back only once its
+events are durable.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
-
-from eventsourcing.persistence import IntegrityError
 
 from ledger.application import Ledger, Prepared, Saved
 from projections.persistence import Reads
@@ -77,7 +76,11 @@ class Batcher:
                 if not self._stopping:
                     self._wake.clear()
             if jobs:
-                _answer(jobs, self._carry_out(jobs))
+                try:
+                    outcomes = self._carry_out(jobs)
+                except Exception as error:  # a bug: still, no caller waits forever
+                    outcomes = [error] * len(jobs)
+                _answer(jobs, outcomes)
             elif self._stopping:
                 return
 
@@ -85,12 +88,9 @@ class Batcher:
         outcomes = self._prepare(jobs)
         prepared = [o for o in outcomes if isinstance(o, Prepared)]
         events = [p.aggregate.collect_events() for p in prepared]
-        try:
-            appended = iter(self.ledger.commits.append_each(events))
-        except Exception as error:
-            appended = iter([error] * len(prepared))
+        appended = iter(self.ledger.commits.append_each(events))
         return [
-            _finish(outcome, next(appended))
+            _answer_one(outcome, next(appended))
             if isinstance(outcome, Prepared)
             else outcome
             for outcome in outcomes
@@ -98,7 +98,8 @@ class Batcher:
 
     def _prepare(self, jobs: list[_Job]) -> list[Outcome | Prepared]:
         """Every job's reads, step by step, each step one statement for all."""
-        outcomes: list[Outcome | Prepared | None] = [None] * len(jobs)
+        # Each placeholder is replaced: by what the job prepared, or why it failed.
+        outcomes: list[Outcome | Prepared] = [NotImplementedError()] * len(jobs)
         waiting: dict[int, tuple[Reads[Prepared], list[Any]]] = {}
 
         def step(i: int, reads: Reads[Prepared], sent: Any) -> None:
@@ -126,16 +127,12 @@ class Batcher:
             for i, (reads, wanted) in steps.items():
                 step(i, reads, (state, results[: len(wanted)]))
                 results = results[len(wanted) :]
-        return [o for o in outcomes if o is not None]
+        return outcomes
 
 
-def _finish(prepared: Prepared, appended: Any) -> Outcome:
+def _answer_one(prepared: Prepared, appended: Any) -> Outcome:
     try:
-        if isinstance(appended, IntegrityError):
-            return prepared.repeated()
-        if isinstance(appended, BaseException):
-            return appended
-        return prepared.done(int(appended[-1].notification.id))
+        return prepared.answer(appended)
     except Exception as error:
         return error
 
