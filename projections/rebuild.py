@@ -21,21 +21,30 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import islice
+from json.scanner import make_scanner
 from typing import Any, cast
 
 from eventsourcing.persistence import (
+    DatetimeAsISO,
     JSONTranscoder,
     Mapper,
     OperationalError,
     StoredEvent,
+    Transcoding,
     find_id_convertor,
 )
 from eventsourcing.utils import resolve_topic
 
 from projections.persistence import RoutingView
 from projections.postgres import LedgerPostgresRecorder
-from projections.setwise import Plans, SetwiseWriter, Stages, stream_events
+from projections.setwise import (
+    Plans,
+    SetwiseWriter,
+    Stages,
+    stream_events,
+)
 
 Progress = Callable[[int, int], None]
 # A stored event as the rebuild reads it.
@@ -71,16 +80,7 @@ class Rebuilder:
             self.view.drop_version(curs, new)
             self.view.create_version(curs, new)
             self.view.record_build(curs, new, 0)
-        position, folded = 0, 0
-        while True:
-            head = int(self.recorder.max_notification_id() or 0)
-            if progress:
-                progress(position, head)
-            if head - position <= self.page_size:
-                break
-            fold = self._catch_up_setwise if self.setwise else self._catch_up
-            folded += fold(new, position, head, progress)
-            position = head
+        position, folded = self._catch_up(new, 0, progress)
         with self.recorder.appends_locked() as curs:
             rest = [
                 (int(n.id), n.topic, n.state, n.originator_id, n.originator_version)
@@ -103,6 +103,22 @@ class Rebuilder:
         return RebuildReport(old, new, folded, position)
 
     def _catch_up(
+        self, version: int, position: int, progress: Progress | None
+    ) -> tuple[int, int]:
+        """Fold until the head is less than a page ahead; where it got, and how
+        many events it folded."""
+        folded = 0
+        while True:
+            head = int(self.recorder.max_notification_id() or 0)
+            if progress:
+                progress(position, head)
+            if head - position <= self.page_size:
+                return position, folded
+            fold = self._fold_pages_setwise if self.setwise else self._fold_pages
+            folded += fold(version, position, head, progress)
+            position = head
+
+    def _fold_pages(
         self, version: int, position: int, head: int, progress: Progress | None
     ) -> int:
         """Fold the events up to `head`, a page per transaction."""
@@ -126,7 +142,7 @@ class Rebuilder:
                 progress(position, head)
         return folded
 
-    def _catch_up_setwise(
+    def _fold_pages_setwise(
         self, version: int, position: int, head: int, progress: Progress | None
     ) -> int:
         """Fold the events up to `head` from one stream, a page at a time; each
@@ -189,13 +205,19 @@ class EventDecoder:
             and mapper.compressor is None
         )
         names = transcoder.names if isinstance(transcoder, JSONTranscoder) else {}
+        decoders = {name: _decoder(t) for name, t in names.items()}
 
         def decode_object(obj: dict[str, Any]) -> Any:
             if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
-                return names[obj["_type_"]].decode(obj["_data_"])
+                return decoders[obj["_type_"]](obj["_data_"])
             return obj
 
-        self._loads = json.JSONDecoder(object_hook=decode_object).decode
+        self._json = json.JSONDecoder(object_hook=decode_object)
+        # The scanner alone: what `decode` adds is for text with white space
+        # around it, which the transcoder never writes.
+        self._scan: Callable[[str, int], tuple[Any, int]] = cast(Any, make_scanner)(
+            self._json
+        )
         self._classes: dict[str, type[Any]] = {}
 
     def event_class(self, topic: str) -> type[Any]:
@@ -212,7 +234,13 @@ class EventDecoder:
             stored = StoredEvent(originator_id, originator_version, topic, state)
             return self.mapper.to_domain_event(stored)
         cls = self.event_class(topic)
-        event_state: dict[str, Any] = self._loads(bytes(state).decode("utf8"))
+        text = bytes(state).decode("utf8")
+        try:
+            event_state, end = self._scan(text, 0)
+        except StopIteration:
+            end = -1
+        if end != len(text):
+            event_state = self._json.decode(text)  # says what is wrong with it
         convert = find_id_convertor(
             cast(Hashable, cls), cast(Hashable, type(originator_id))
         )
@@ -280,6 +308,8 @@ class PageCommitter:
                     while (item := self.queue.get()) is not None:
                         writer, position = item
                         with conn.transaction(), conn.cursor() as curs:
+                            # A lost page is built again: no need to wait for disk.
+                            curs.execute("SET LOCAL synchronous_commit TO OFF")
                             writer.flush(curs, stages)
                             self.view.record_build(curs, self.version, position)
                 finally:
@@ -287,3 +317,10 @@ class PageCommitter:
                         stages.drop(curs)
         except BaseException as error:  # the folding thread raises it
             self.error = error
+
+
+def _decoder(transcoding: Transcoding) -> Callable[[Any], Any]:
+    """The library's own transcodings, without their checks' cost."""
+    if type(transcoding) is DatetimeAsISO:
+        return datetime.fromisoformat
+    return transcoding.decode

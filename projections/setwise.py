@@ -25,6 +25,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
+import psycopg.errors
 from psycopg.rows import tuple_row
 
 _INSERT = re.compile(r"INSERT INTO (\w+) \(([^)]*)\) VALUES \(([^)]*)\)(.*)", re.S)
@@ -46,6 +47,9 @@ class Statement:
     types: list[str | None]  # each parameter's column, to type its staging column
     template: str  # the statement over the staging table `{stage}`, for one layer
     shares_layer: bool  # a run of it on one key may go in one layer
+    # An insert that binds every column it names, and leaves a conflict alone
+    # (if any): where none happens, a COPY straight into the table is the same.
+    copy: str | None = None
 
 
 def parse(statement: str) -> Statement | None:
@@ -79,6 +83,9 @@ def _insert(table: str, columns: str, values: str, rest: str) -> Statement | Non
         template=f"INSERT INTO {table} ({columns}) SELECT {_numbered(values)}"
         f" FROM {{stage}} AS {STAGE} WHERE rb_layer = %s ORDER BY rb_seq{rest}",
         shares_layer=target is None,
+        copy=f"COPY {table} ({columns}) FROM STDIN"
+        if target is None and len(bound) == len(items)
+        else None,
     )
 
 
@@ -146,6 +153,7 @@ class Plans:
     def __init__(self) -> None:
         self.statements: dict[str, Statement | None] = {}
         self.columns: dict[str, dict[str, str]] = {}
+        self.conflicted: set[str] = set()  # inserts that could not be copied in
 
     def statement(self, statement: str) -> Statement | None:
         if statement not in self.statements:
@@ -223,7 +231,9 @@ class SetwiseWriter:
         rows: dict[str, list[Any]] = {}  # statement -> (seq, layer, *params)
         layers: set[tuple[int, str]] = set()
         for table, writes in self.pending.items():
-            if table and self._layer(writes, rows, layers):
+            if table and (
+                self._copy(curs, writes) or self._layer(writes, rows, layers)
+            ):
                 continue
             for statement, run in groupby(writes, key=itemgetter(0)):
                 curs.executemany(statement, [params for _, params in run])
@@ -231,6 +241,24 @@ class SetwiseWriter:
         readers = {s: stages.stage(curs, s, staged) for s, staged in rows.items()}
         for layer, statement in sorted(layers):
             curs.execute(readers[statement], (layer,))
+
+    def _copy(self, curs: Any, writes: list[tuple[str, Sequence[Any]]]) -> bool:
+        """Copy a table's writes straight in, if they are all one insert that
+        can be and no row conflicts; False, and nothing written, if not."""
+        statement = writes[0][0]
+        parsed = self.plans.statement(statement)
+        if parsed is None or parsed.copy is None or statement in self.plans.conflicted:
+            return False
+        if any(s != statement for s, _ in writes):
+            return False
+        try:
+            with curs.connection.transaction(), curs.copy(parsed.copy) as copy:
+                for _, params in writes:
+                    copy.write_row(params)
+        except psycopg.errors.UniqueViolation:
+            self.plans.conflicted.add(statement)  # likely again: stage it from now on
+            return False
+        return True
 
     def _layer(
         self,
@@ -249,6 +277,27 @@ class SetwiseWriter:
         if not key:
             return False
         getters = {s: itemgetter(*(p.keyed[c] for c in key)) for s, p in kinds.items()}
+        if len(kinds) == 1:
+            ((statement, parsed),) = kinds.items()
+            staged: list[Any] = []
+            rows[statement] = staged
+            if parsed.shares_layer:
+                staged.extend(
+                    (seq, 1, *params) for seq, (_, params) in enumerate(writes)
+                )
+                layers.add((1, statement))
+                return True
+            # One statement, a layer per write to the same key.
+            get = getters[statement]
+            seen: dict[Any, int] = {}
+            for seq, (_, params) in enumerate(writes):
+                k = get(params)
+                layer = seen[k] = seen.get(k, 0) + 1
+                staged.append((seq, layer, *params))
+            layers.update(
+                (layer, statement) for layer in range(1, max(seen.values()) + 1)
+            )
+            return True
         shares = {s for s, p in kinds.items() if p.shares_layer}
         last: dict[Any, tuple[int, str]] = {}
         for seq, (statement, params) in enumerate(writes):
