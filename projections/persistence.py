@@ -31,8 +31,12 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def time_key(moment: datetime) -> str:
-    """UTC text whose sort order is time order, on every backend."""
-    return moment.astimezone(UTC).strftime(TIME_FORMAT)
+    """UTC text whose sort order is time order, on every backend.
+
+    It is `TIME_FORMAT`, written by `isoformat`: strftime costs twice as much,
+    which a rebuild pays once a note.
+    """
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def from_time_key(text: str) -> datetime:
