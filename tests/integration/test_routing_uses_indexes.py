@@ -16,7 +16,11 @@ def routing_queries(ledger: Ledger, account_id: str, version: int):
         (view.SELECT_ACCOUNT_BY_KEY, ("x" * 64,)),
         (view.SELECT_USER, (account_id, "ann")),
         (view.SELECT_CONTACT, (account_id, "c1")),
-        (view.SELECT_USER_AND_CONTACT, (account_id, "ann", account_id, "c1")),
+        (view.SELECT_ACCOUNT, (account_id,)),
+        (
+            view.SELECT_NOTE_REFERENCES,
+            (account_id, "ann", account_id, "c1", account_id),
+        ),
         (view.SELECT_HELD, (account_id, NUMBER)),
         (view.SELECT_NOTES, (account_id, account_id, PHONES[0])),
     ]
