@@ -11,6 +11,7 @@ from uuid import UUID
 import psycopg.errors
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from psycopg.sql import SQL
 
 from projections.persistence import RoutingView
 
@@ -104,6 +105,13 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         table = f"{self.datastore.schema}.{self.events_table_name}"
         self.qualified_events_table = table
         self.view = PostgresRoutingView(self.datastore, table)
+        # Each statement of an append costs CPU: the live version comes back
+        # with the positions, and SET LOCAL goes when it restates the default.
+        self.insert_events_statement += SQL(", ({0}) AS live_version").format(
+            SQL(self.view.SELECT_LIVE_VERSION)
+        )
+        if not self.datastore.lock_timeout:
+            self.lock_table_statements = self.lock_table_statements[1:]
 
     # Several server processes may start at once; CREATE ... IF NOT EXISTS
     # is not safe against itself, so creation is serialised by a lock.
@@ -120,21 +128,20 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         domain_events = kwargs.get("events_to_fold", ())
-        # Two round trips: BEGIN, the append and the live version; then every
-        # write of the fold (it reads nothing) and COMMIT.
+        # Two round trips: BEGIN, the append (with the live version); then
+        # every write of the fold (it reads nothing) and COMMIT.
         with (
             self.datastore.get_connection() as conn,
             conn.pipeline() as pipeline,
             conn.cursor() as curs,
-            conn.cursor() as live,
             conn.transaction(),
         ):
             self._insert_stored_events(curs, stored_events)
-            live.execute(self.view.SELECT_LIVE_VERSION)
             pipeline.sync()
-            positions = self._fetch_ids_after_insert_events(curs, stored_events)
-            assert positions is not None
-            version = int(live.fetchone()["version"])  # type: ignore[index]
+            rows = curs.fetchall()
+            assert len(rows) == len(stored_events)
+            positions = [row["notification_id"] for row in rows]
+            version = int(rows[0]["live_version"])
             self.view.apply_to(
                 curs,
                 version,
