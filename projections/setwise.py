@@ -19,7 +19,8 @@ first insert of a row is the one that counts; anything else starts the next.
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
@@ -81,7 +82,9 @@ def _insert(table: str, columns: str, values: str, rest: str) -> Statement | Non
         keyed=keyed,
         types=list(bound),
         template=f"INSERT INTO {table} ({columns}) SELECT {_numbered(values)}"
-        f" FROM {{stage}} AS {STAGE} WHERE rb_layer = %s ORDER BY rb_seq{rest}",
+        f" FROM {{stage}} AS {STAGE} WHERE rb_layer = %s"
+        f" ORDER BY {_numbered(', '.join('%s' for _ in keyed), keyed.values())}, rb_seq"
+        f"{rest}",
         shares_layer=target is None,
         copy=f"COPY {table} ({columns}) FROM STDIN"
         if target is None and len(bound) == len(items)
@@ -140,10 +143,11 @@ def _types(assignments: str) -> list[str | None]:
     return columns
 
 
-def _numbered(sql: str, start: int = 0) -> str:
-    """`sql` with its placeholders replaced by the staging table's columns."""
-    count = iter(range(start + 1, start + 1000))
-    return _PLACEHOLDER.sub(lambda _: f"{STAGE}.rb_p{next(count)}", sql)
+def _numbered(sql: str, numbers: int | Iterable[int] = 0) -> str:
+    """`sql` with its placeholders replaced by the staging table's columns:
+    those of the parameters from number `numbers` on, or of those numbered."""
+    indexes = iter(range(numbers, 1000) if isinstance(numbers, int) else numbers)
+    return _PLACEHOLDER.sub(lambda _: f"{STAGE}.rb_p{next(indexes) + 1}", sql)
 
 
 class Plans:
@@ -251,6 +255,11 @@ class SetwiseWriter:
             return False
         if any(s != statement for s, _ in writes):
             return False
+        key = itemgetter(*parsed.keyed.values())
+        # In key order, the index is written where it was just read; rows of
+        # one key keep their order. Keys with NULLs do not sort: left as they are.
+        with suppress(TypeError):
+            writes.sort(key=lambda write: key(write[1]))
         try:
             with curs.connection.transaction(), curs.copy(parsed.copy) as copy:
                 for _, params in writes:
