@@ -81,6 +81,13 @@ class Rebuilder:
             self.view.create_version(curs, new)
             self.view.record_build(curs, new, 0)
         position, folded = self._catch_up(new, 0, progress)
+        self.plans.deferring = False
+        if self.plans.deferred:  # indexes left to make once the tables are full
+            with datastore.transaction(commit=True) as curs:
+                for table in list(self.plans.deferred):
+                    self.plans.make_indexes(curs, table)
+            position, more = self._catch_up(new, position, progress)
+            folded += more
         with self.recorder.appends_locked() as curs:
             rest = [
                 (int(n.id), n.topic, n.state, n.originator_id, n.originator_version)

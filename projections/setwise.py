@@ -51,6 +51,7 @@ class Statement:
     # An insert that binds every column it names, and leaves a conflict alone
     # (if any): where none happens, a COPY straight into the table is the same.
     copy: str | None = None
+    ignores_conflicts: bool = False  # ON CONFLICT DO NOTHING, on any row
 
 
 def parse(statement: str) -> Statement | None:
@@ -89,6 +90,7 @@ def _insert(table: str, columns: str, values: str, rest: str) -> Statement | Non
         copy=f"COPY {table} ({columns}) FROM STDIN"
         if target is None and len(bound) == len(items)
         else None,
+        ignores_conflicts=rest.strip() == "ON CONFLICT DO NOTHING",
     )
 
 
@@ -158,6 +160,9 @@ class Plans:
         self.statements: dict[str, Statement | None] = {}
         self.columns: dict[str, dict[str, str]] = {}
         self.conflicted: set[str] = set()  # inserts that could not be copied in
+        self.written: set[str] = set()  # the tables written so far
+        self.deferring = True  # while the bulk of a version is written
+        self.deferred: dict[str, tuple[list[str], list[str]]] = {}
 
     def statement(self, statement: str) -> Statement | None:
         if statement not in self.statements:
@@ -174,6 +179,65 @@ class Plans:
             rows = [tuple(_values(row)) for row in curs.fetchall()]
             self.columns[table] = {str(name): str(kind) for name, kind in rows}
         return self.columns[table]
+
+    # A table's indexes, each with its constraint (if any) and its columns.
+    SELECT_INDEXES = (
+        "SELECT pg_get_indexdef(i.indexrelid) AS definition,"
+        " i.indexrelid::regclass::text AS index, c.conname AS constraint_name,"
+        " pg_get_constraintdef(c.oid) AS constraint_definition, i.indisunique,"
+        " (SELECT array_agg(a.attname::text) FROM pg_attribute a"
+        "  WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)) AS columns"
+        " FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid"
+        " AND c.conrelid = i.indrelid WHERE i.indrelid = %s::regclass"
+    )
+
+    def defer_indexes(self, curs: Any, table: str, statement: Statement) -> None:
+        """Drop an empty table's indexes, to make them once it is filled, if the
+        statement filling it cannot tell a row that conflicts from one that
+        does not: every unique index covers every column it writes, so two
+        rows that conflict are the same row, and keeping either is right."""
+        curs.execute(self.SELECT_INDEXES, (table,))
+        indexes = [dict(zip(_COLUMNS, _values(row), strict=True)) for row in curs]
+        bound = set(statement.keyed)
+        if any(i["indisunique"] and set(i["columns"]) != bound for i in indexes):
+            return
+        make = []
+        for i in indexes:
+            if i["constraint_name"]:
+                name, definition = i["constraint_name"], i["constraint_definition"]
+                curs.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+                make.append(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
+            else:
+                curs.execute(f"DROP INDEX {i['index']}")
+                make.append(i["definition"])
+        self.deferred[table] = (make, sorted(bound))
+
+    def make_indexes(self, curs: Any, table: str) -> None:
+        """Make the indexes of a table filled without them, first dropping the
+        copies of a row that they would refuse."""
+        make, columns = self.deferred.pop(table)
+        same = " AND ".join(f"a.{c} = b.{c}" for c in columns)
+        try:
+            with curs.connection.transaction():
+                for statement in make:
+                    curs.execute(statement)
+        except psycopg.errors.UniqueViolation:
+            curs.execute(
+                f"DELETE FROM {table} a USING {table} b"
+                f" WHERE a.ctid > b.ctid AND {same}"
+            )
+            for statement in make:
+                curs.execute(statement)
+
+
+_COLUMNS = (
+    "definition",
+    "index",
+    "constraint_name",
+    "constraint_definition",
+    "indisunique",
+    "columns",
+)
 
 
 class Stages:
@@ -234,7 +298,16 @@ class SetwiseWriter:
     def flush(self, curs: Any, stages: Stages) -> None:
         rows: dict[str, list[Any]] = {}  # statement -> (seq, layer, *params)
         layers: set[tuple[int, str]] = set()
+        plans = self.plans
         for table, writes in self.pending.items():
+            statements = {s for s, _ in writes}
+            only = plans.statement(writes[0][0]) if len(statements) == 1 else None
+            if table in plans.deferred and not (only and only.ignores_conflicts):
+                plans.make_indexes(curs, table)
+            if table and table not in plans.written:
+                plans.written.add(table)
+                if plans.deferring and only and only.ignores_conflicts and only.copy:
+                    plans.defer_indexes(curs, table, only)
             if table and (
                 self._copy(curs, writes) or self._layer(writes, rows, layers)
             ):

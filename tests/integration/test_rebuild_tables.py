@@ -100,6 +100,39 @@ def test_rebuild_writes_the_rows_the_live_fold_wrote(ledger, page_size):
     assert tables(ledger) == live
 
 
+def indexes(ledger: Ledger) -> list[str]:
+    """The definitions of the live version's indexes, without its number."""
+    view = ledger.view
+    with view.snapshot() as tx:
+        prefix = f"sl{tx.version}_"
+        if "sqlite" in type(view).__name__.lower():
+            tx.curs.execute(
+                "SELECT name || ' ' || coalesce(sql, '') FROM sqlite_master"
+                " WHERE type = 'index' AND tbl_name LIKE ?",
+                (prefix + "%",),
+            )
+        else:
+            tx.curs.execute(
+                "SELECT indexdef FROM pg_indexes WHERE tablename LIKE %s",
+                (prefix + "%",),
+            )
+        rows = [
+            next(iter(r.values())) if isinstance(r, dict) else r[0]
+            for r in tx.fetchall()
+        ]
+    return sorted(row.replace(prefix, "sl_") for row in rows)
+
+
+def test_rebuilt_tables_have_every_index_of_the_live_ones(ledger):
+    build_history(ledger)
+    live = indexes(ledger)
+    assert live
+
+    ledger.rebuild_views(page_size=4)
+
+    assert indexes(ledger) == live
+
+
 def test_rebuild_decodes_each_event_as_the_mapper_does(ledger):
     build_history(ledger)
     decoder = EventDecoder(ledger.mapper)
