@@ -197,7 +197,8 @@ class Plans:
         does not: every unique index covers every column it writes, so two
         rows that conflict are the same row, and keeping either is right."""
         curs.execute(self.SELECT_INDEXES, (table,))
-        indexes = [dict(zip(_COLUMNS, _values(row), strict=True)) for row in curs]
+        rows = curs.fetchall()
+        indexes = [dict(zip(_COLUMNS, _values(row), strict=True)) for row in rows]
         bound = set(statement.keyed)
         if any(i["indisunique"] and set(i["columns"]) != bound for i in indexes):
             return
