@@ -69,16 +69,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.delivery = worker
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    # Routers are matched in order: the routes clients call most come first.
     for module in (
+        interactions,
+        inbound,
         health,
         accounts,
         users,
         alerts,
         contacts,
         numbers,
-        interactions,
         audit,
-        inbound,
         twilio,
     ):
         app.include_router(module.router)

@@ -26,14 +26,13 @@ MessageId = Annotated[Id, Path(openapi_examples={"twilio": {"value": "SM0001"}})
 async def route_inbound_sms(
     body: InboundSms,
     ctx: KnownAccount,
-    ledger: LedgerDep,
     batcher: BatcherDep,
     response: Response,
 ) -> dict[str, Any]:
     """Route an inbound SMS and record the decision. A repeated `message_id`
     answers 200 with the first decision, or 409 if its content differs."""
     saved = await batcher.carry_out(
-        ledger.prepare_route,
+        batcher.ledger.prepare_route,
         *(ctx, body.sender, body.to, body.body, body.message_id, body.received_at),
     )
     return answer(saved, response)

@@ -4,11 +4,11 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from api.deps import BatcherDep, KnownAccount, LedgerDep
+from api.deps import BatcherDep, KnownAccount
 from api.errors import documented
 from api.routes import answer
 from api.schemas import CallNote, CampaignSmsNote, Interaction, SmsNote
-from ledger.application import AccountContext, Ledger, Saved
+from ledger.application import AccountContext, Saved
 from ledger.batch import Batcher
 
 router = APIRouter(prefix="/v1/interactions", tags=["interactions"])
@@ -22,13 +22,12 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 async def record_sms(
     body: SmsNote,
     ctx: KnownAccount,
-    ledger: LedgerDep,
     batcher: BatcherDep,
     response: Response,
 ) -> dict[str, Any]:
     """Record that a user sent an SMS to a contact."""
     saved = await _record(
-        batcher, ledger, ctx, "sms", body, user_id=body.user_id, body=body.body
+        batcher, ctx, "sms", body, user_id=body.user_id, body=body.body
     )
     return answer(saved, response)
 
@@ -39,13 +38,12 @@ async def record_sms(
 async def record_campaign_sms(
     body: CampaignSmsNote,
     ctx: KnownAccount,
-    ledger: LedgerDep,
     batcher: BatcherDep,
     response: Response,
 ) -> dict[str, Any]:
     """Record that a campaign sent an SMS to a contact; replies go to `reply`."""
     saved = await _record(
-        batcher, ledger, ctx, "campaign_sms", body, reply=body.reply, body=body.body
+        batcher, ctx, "campaign_sms", body, reply=body.reply, body=body.body
     )
     return answer(saved, response)
 
@@ -54,18 +52,16 @@ async def record_campaign_sms(
 async def record_call(
     body: CallNote,
     ctx: KnownAccount,
-    ledger: LedgerDep,
     batcher: BatcherDep,
     response: Response,
 ) -> dict[str, Any]:
     """Record that a user called a contact."""
-    saved = await _record(batcher, ledger, ctx, "call", body, user_id=body.user_id)
+    saved = await _record(batcher, ctx, "call", body, user_id=body.user_id)
     return answer(saved, response)
 
 
 async def _record(
     batcher: Batcher,
-    ledger: Ledger,
     ctx: AccountContext,
     kind: str,
     note: SmsNote | CampaignSmsNote | CallNote,
@@ -73,7 +69,7 @@ async def _record(
 ) -> Saved:
     """The fields every kind of note shares, and those of its kind (`own`)."""
     return await batcher.carry_out(
-        ledger.prepare_note,
+        batcher.ledger.prepare_note,
         ctx,
         kind,
         contact_id=note.contact_id,
