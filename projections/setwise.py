@@ -14,6 +14,11 @@ or else every column an insert binds. Each key's writes go in layers, in
 their order, so one set-wise statement never touches a row twice: a run of
 plain inserts (or DO NOTHING) shares a layer, in ledger order, since the
 first insert of a row is the one that counts; anything else starts the next.
+
+Two shortcuts, where they give the same rows: a table written by one insert
+alone is copied straight in unless a row conflicts (then it is staged); and
+one whose conflicting rows could only be copies of each other (the ledger
+index) is filled without its indexes, which are made once it is full.
 """
 
 from __future__ import annotations
