@@ -39,17 +39,16 @@ def build_history(ledger: Ledger) -> None:
     ledger.put_contact(ctx, "c2", PHONES[1:3], owner_user_id="bob")
     ledger.put_contact(ctx, "c1", PHONES[2:], "Uno", owner_user_id="cat")
     ledger.put_contact(ctx, "c2", [PHONES[0]], "Two", owner_user_id=None)
-    notes = [
-        ("sms", "ann", "c1", 5),
-        ("call", "bob", "c1", 6),
-        ("sms", "ann", "c1", 2),  # backfilled: older than the one kept
-        ("sms", "ann", "c1", 9),
-        ("campaign_sms", None, "c2", 3),
-        ("campaign_sms", None, "c2", 3),  # a tie: the later position wins
-        ("call", "cat", "c2", 1),
+    notes: list[tuple[str, dict[str, str], str, int]] = [
+        ("sms", {"user_id": "ann"}, "c1", 5),
+        ("call", {"user_id": "bob"}, "c1", 6),
+        ("sms", {"user_id": "ann"}, "c1", 2),  # backfilled: older than the kept one
+        ("sms", {"user_id": "ann"}, "c1", 9),
+        ("campaign_sms", {"reply": "team@example.org"}, "c2", 3),
+        ("campaign_sms", {"reply": "team@example.org"}, "c2", 3),  # a tie: later wins
+        ("call", {"user_id": "cat"}, "c2", 1),
     ]
-    for i, (kind, user_id, contact_id, hours) in enumerate(notes):
-        extra = {"reply": "team@example.org"} if user_id is None else {}
+    for i, (kind, who, contact_id, hours) in enumerate(notes):
         ledger.record_interaction(
             ctx,
             kind,
@@ -57,8 +56,8 @@ def build_history(ledger: Ledger) -> None:
             contact_id=contact_id,
             to=PHONES[0],
             from_number=NUMBER,
-            **({"user_id": user_id} if user_id else extra),
             occurred_at=DAY + timedelta(hours=hours),
+            **who,
         )
     for i, phone in enumerate(PHONES):
         ledger.route_inbound_sms(ctx, phone, NUMBER, "hi", message_id=f"m{i}")
