@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -63,16 +64,18 @@ class PostgresRoutingView(RoutingView):
     ) -> tuple[dict[str, Any], list[list[Any]]]:
         """Every query as one statement: one snapshot, one round trip.
 
-        Each query's rows come back as a JSON array beside the live version
-        and the ledger head. The queries name the version this process last
-        saw live; in the rare case a rebuild switched versions since, they
-        run again on the new one.
+        Queries of the same text (a batch asks one per command) go as one,
+        over arrays of their parameters: the statement's text does not grow
+        with the batch, so it is parsed once and its plan reused. Each
+        query's rows come back as a JSON array beside the live version and
+        the ledger head. The queries name the version this process last saw
+        live; in the rare case a rebuild switched versions since, they run
+        again on the new one.
         """
         version = self._live_hint
-        params = [value for _, values in queries for value in values]
         with self.datastore.get_connection() as conn:
             while True:
-                statement = self._combined(tuple(q for q, _ in queries), version)
+                statement, params, groups = self.batched(queries, version)
                 try:
                     row = conn.execute(statement, params).fetchone()
                 except psycopg.errors.UndefinedTable:
@@ -83,20 +86,68 @@ class PostgresRoutingView(RoutingView):
                     break
                 version = int(row["version"])
         self._live_hint = version
-        state = {"version": row["version"], "head": row["head"]}
-        return state, [row[f"q{i}"] for i in range(len(queries))]
+        results: list[list[Any]] = [[] for _ in queries]
+        for g, members in enumerate(groups):
+            for i, rows in zip(members, row[f"q{g}"], strict=True):
+                results[i] = rows
+        return {"version": row["version"], "head": row["head"]}, results
+
+    def batched(
+        self, queries: list[tuple[str, tuple[Any, ...]]], version: int
+    ) -> tuple[str, list[Any], list[list[int]]]:
+        """The one statement for `queries`, its parameters, and which queries
+        each of its columns answers."""
+        groups: dict[str, list[int]] = {}
+        for i, (statement, _) in enumerate(queries):
+            groups.setdefault(statement, []).append(i)
+        shapes: list[tuple[str, tuple[str, ...]]] = []
+        params: list[Any] = []
+        for statement, members in groups.items():
+            columns = list(zip(*(queries[i][1] for i in members), strict=True))
+            shapes.append((statement, tuple(_array_type(c) for c in columns)))
+            params += [list(c) for c in columns] if columns else [len(members)]
+        return self._combined(tuple(shapes), version), params, list(groups.values())
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 (one view per process)
-    def _combined(self, statements: tuple[str, ...], version: int) -> str:
-        columns = [
-            f"(SELECT coalesce(json_agg(r), '[]') FROM ({self.sql(q, version)}) r)"
-            f" AS q{i}"
-            for i, q in enumerate(statements)
-        ]
+    def _combined(
+        self, shapes: tuple[tuple[str, tuple[str, ...]], ...], version: int
+    ) -> str:
+        columns = []
+        for g, (statement, types) in enumerate(shapes):
+            # The query once per row of its parameters' arrays, in order.
+            parts = self.sql(statement, version).split("%s")
+            query = "".join(
+                part + (f"_args.c{k}" if k < len(types) else "")
+                for k, part in enumerate(parts)
+            )
+            names = "".join(f"c{k}, " for k in range(len(types)))
+            rows = (
+                f"unnest({', '.join(f'%s::{t}[]' for t in types)})"
+                f" WITH ORDINALITY AS _args({names}i)"
+                if types
+                else "generate_series(1, %s::int) AS _args(i)"
+            )
+            columns.append(
+                "(SELECT coalesce(json_agg(a.rows ORDER BY a.i), '[]') FROM"
+                " (SELECT _args.i, (SELECT coalesce(json_agg(r), '[]')"
+                f" FROM ({query}) r) AS rows FROM {rows}) a) AS q{g}"
+            )
         return (
             "SELECT (SELECT version FROM smsledger_views WHERE name = 'routing')"
             f" AS version, ({self.SELECT_HEAD}) AS head, {', '.join(columns)}"
         )
+
+
+_TYPES = ((bool, "boolean"), (int, "bigint"), (str, "text"), (datetime, "timestamptz"))
+
+
+def _array_type(values: Sequence[Any]) -> str:
+    """The SQL type of an array of these parameter values."""
+    value = next((v for v in values if v is not None), "")
+    for python, sql in _TYPES:
+        if isinstance(value, python):
+            return sql
+    raise TypeError(f"no SQL array type for {type(value).__name__}")
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):

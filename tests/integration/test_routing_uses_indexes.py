@@ -72,3 +72,29 @@ def test_sqlite_plans_use_no_table_scan(tmp_path):
             steps = [row["detail"] for row in curs.fetchall()]
             scans = [s for s in steps if s.startswith("SCAN ") and "CONSTANT" not in s]
             assert not scans, f"{statement}\n{steps}"
+
+
+def test_postgres_batched_reads_use_no_sequential_scan(postgres_url):
+    """A batch's reads go as one statement over arrays: still index lookups."""
+    ledger = Ledger(postgres_url)
+    try:
+        settings, _ = ledger.open_account("Acme")
+        ctx = ledger.context(settings["account_id"])
+        build_history(ledger, ctx)
+        view = ledger.view
+        batch = [
+            query
+            for phone in PHONES
+            for query in next(view.routing_read(ctx.account_id, NUMBER, phone))
+        ]
+        batch += next(view.note_references(ctx.account_id, "ann", "c1"))
+        with view.snapshot() as tx:
+            statement, params, _ = view.batched(batch, tx.version)
+            tx.curs.execute("SET LOCAL enable_seqscan = off")
+            tx.curs.execute("EXPLAIN " + statement, params)
+            plan = "\n".join(row["QUERY PLAN"] for row in tx.curs.fetchall())
+    finally:
+        ledger.close()
+
+    assert "Index" in plan
+    assert "Seq Scan" not in plan, plan
