@@ -100,24 +100,30 @@ class PostgresRoutingView(RoutingView):
         groups: dict[str, list[int]] = {}
         for i, (statement, _) in enumerate(queries):
             groups.setdefault(statement, []).append(i)
-        shapes: list[tuple[str, tuple[str, ...]]] = []
+        shapes: list[tuple[str, tuple[str, ...], tuple[int, ...]]] = []
         params: list[Any] = []
         for statement, members in groups.items():
             columns = list(zip(*(queries[i][1] for i in members), strict=True))
-            shapes.append((statement, tuple(_array_type(c) for c in columns)))
-            params += [list(c) for c in columns] if columns else [len(members)]
+            # A value a query names twice (its account, often) goes once.
+            arrays = [c for k, c in enumerate(columns) if c not in columns[:k]]
+            slots = tuple(arrays.index(c) for c in columns)
+            types = tuple(_array_type(a) for a in arrays)
+            shapes.append((statement, types, slots))
+            params += [list(a) for a in arrays] if arrays else [len(members)]
         return self._combined(tuple(shapes), version), params, list(groups.values())
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 (one view per process)
     def _combined(
-        self, shapes: tuple[tuple[str, tuple[str, ...]], ...], version: int
+        self,
+        shapes: tuple[tuple[str, tuple[str, ...], tuple[int, ...]], ...],
+        version: int,
     ) -> str:
         columns = []
-        for g, (statement, types) in enumerate(shapes):
+        for g, (statement, types, slots) in enumerate(shapes):
             # The query once per row of its parameters' arrays, in order.
             parts = self.sql(statement, version).split("%s")
             query = "".join(
-                part + (f"_args.c{k}" if k < len(types) else "")
+                part + (f"_args.c{slots[k]}" if k < len(slots) else "")
                 for k, part in enumerate(parts)
             )
             names = "".join(f"c{k}, " for k in range(len(types)))
