@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from api import cursor
-from api.deps import BatcherDep, CurrentAccount, KnownAccount, LedgerDep
+from api.deps import CurrentAccount, KnownCaller, LedgerDep
 from api.errors import documented
 from api.routes import answer
 from api.schemas import Decision, DecisionPage, Id, InboundSms, Rule, Text
@@ -25,15 +25,15 @@ MessageId = Annotated[Id, Path(openapi_examples={"twilio": {"value": "SM0001"}})
 )
 async def route_inbound_sms(
     body: InboundSms,
-    ctx: KnownAccount,
-    batcher: BatcherDep,
+    caller: KnownCaller,
     response: Response,
 ) -> dict[str, Any]:
     """Route an inbound SMS and record the decision. A repeated `message_id`
     answers 200 with the first decision, or 409 if its content differs."""
-    saved = await batcher.carry_out(
-        batcher.ledger.prepare_route,
-        *(ctx, body.sender, body.to, body.body, body.message_id, body.received_at),
+    saved = await caller.batcher.carry_out(
+        caller.ledger.prepare_route,
+        caller.ctx,
+        *(body.sender, body.to, body.body, body.message_id, body.received_at),
     )
     return answer(saved, response)
 

@@ -4,12 +4,11 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from api.deps import BatcherDep, KnownAccount
+from api.deps import Caller, KnownCaller
 from api.errors import documented
 from api.routes import answer
 from api.schemas import CallNote, CampaignSmsNote, Interaction, SmsNote
-from ledger.application import AccountContext, Saved
-from ledger.batch import Batcher
+from ledger.application import Saved
 
 router = APIRouter(prefix="/v1/interactions", tags=["interactions"])
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -21,14 +20,11 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.post("/sms", status_code=201, response_model=Interaction, responses=RESPONSES)
 async def record_sms(
     body: SmsNote,
-    ctx: KnownAccount,
-    batcher: BatcherDep,
+    caller: KnownCaller,
     response: Response,
 ) -> dict[str, Any]:
     """Record that a user sent an SMS to a contact."""
-    saved = await _record(
-        batcher, ctx, "sms", body, user_id=body.user_id, body=body.body
-    )
+    saved = await _record(caller, "sms", body, user_id=body.user_id, body=body.body)
     return answer(saved, response)
 
 
@@ -37,13 +33,12 @@ async def record_sms(
 )
 async def record_campaign_sms(
     body: CampaignSmsNote,
-    ctx: KnownAccount,
-    batcher: BatcherDep,
+    caller: KnownCaller,
     response: Response,
 ) -> dict[str, Any]:
     """Record that a campaign sent an SMS to a contact; replies go to `reply`."""
     saved = await _record(
-        batcher, ctx, "campaign_sms", body, reply=body.reply, body=body.body
+        caller, "campaign_sms", body, reply=body.reply, body=body.body
     )
     return answer(saved, response)
 
@@ -51,26 +46,24 @@ async def record_campaign_sms(
 @router.post("/calls", status_code=201, response_model=Interaction, responses=RESPONSES)
 async def record_call(
     body: CallNote,
-    ctx: KnownAccount,
-    batcher: BatcherDep,
+    caller: KnownCaller,
     response: Response,
 ) -> dict[str, Any]:
     """Record that a user called a contact."""
-    saved = await _record(batcher, ctx, "call", body, user_id=body.user_id)
+    saved = await _record(caller, "call", body, user_id=body.user_id)
     return answer(saved, response)
 
 
 async def _record(
-    batcher: Batcher,
-    ctx: AccountContext,
+    caller: Caller,
     kind: str,
     note: SmsNote | CampaignSmsNote | CallNote,
     **own: Any,
 ) -> Saved:
     """The fields every kind of note shares, and those of its kind (`own`)."""
-    return await batcher.carry_out(
-        batcher.ledger.prepare_note,
-        ctx,
+    return await caller.batcher.carry_out(
+        caller.ledger.prepare_note,
+        caller.ctx,
         kind,
         contact_id=note.contact_id,
         to=note.to,
