@@ -66,7 +66,9 @@ class PostgresRoutingView(RoutingView):
 
         Queries of the same text (a batch asks one per command) go as one,
         over arrays of their parameters: the statement's text does not grow
-        with the batch, so it is parsed once and its plan reused. Each
+        with the batch, so it is parsed once and its plan reused. (A query
+        asked once goes as it is: the arrays cost a lone query more than its
+        plan.) Each
         query's rows come back as a JSON array beside the live version and
         the ledger head. The queries name the version this process last saw
         live; in the rare case a rebuild switched versions since, they run
@@ -100,9 +102,13 @@ class PostgresRoutingView(RoutingView):
         groups: dict[str, list[int]] = {}
         for i, (statement, _) in enumerate(queries):
             groups.setdefault(statement, []).append(i)
-        shapes: list[tuple[str, tuple[str, ...], tuple[int, ...]]] = []
+        shapes: list[tuple[str, tuple[str, ...] | None, tuple[int, ...]]] = []
         params: list[Any] = []
         for statement, members in groups.items():
+            if len(members) == 1:
+                shapes.append((statement, None, ()))
+                params += queries[members[0]][1]
+                continue
             columns = list(zip(*(queries[i][1] for i in members), strict=True))
             # A value a query names twice (its account, often) goes once.
             arrays = [c for k, c in enumerate(columns) if c not in columns[:k]]
@@ -115,11 +121,17 @@ class PostgresRoutingView(RoutingView):
     @functools.lru_cache(maxsize=256)  # noqa: B019 (one view per process)
     def _combined(
         self,
-        shapes: tuple[tuple[str, tuple[str, ...], tuple[int, ...]], ...],
+        shapes: tuple[tuple[str, tuple[str, ...] | None, tuple[int, ...]], ...],
         version: int,
     ) -> str:
         columns = []
         for g, (statement, types, slots) in enumerate(shapes):
+            if types is None:  # asked once
+                columns.append(
+                    "(SELECT json_build_array(coalesce(json_agg(r), '[]')) FROM"
+                    f" ({self.sql(statement, version)}) r) AS q{g}"
+                )
+                continue
             # The query once per row of its parameters' arrays, in order.
             parts = self.sql(statement, version).split("%s")
             query = "".join(
