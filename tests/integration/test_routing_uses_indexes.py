@@ -3,6 +3,7 @@
 from contextlib import contextmanager
 
 from ledger.application import Ledger
+from projections.postgres import PostgresRoutingView
 from tests.integration.test_rebuild import PHONES, build_history
 from tests.integration.test_routing import NUMBER
 
@@ -82,6 +83,7 @@ def test_postgres_batched_reads_use_no_sequential_scan(postgres_url):
         ctx = ledger.context(settings["account_id"])
         build_history(ledger, ctx)
         view = ledger.view
+        assert isinstance(view, PostgresRoutingView)
         batch = [
             query
             for phone in PHONES
