@@ -155,6 +155,10 @@ class RoutingView:
         "CREATE TABLE IF NOT EXISTS sl_contact_phones ("
         " account_id TEXT NOT NULL, phone TEXT NOT NULL, contact_id TEXT NOT NULL,"
         " PRIMARY KEY (account_id, phone, contact_id))",
+        # A contact's phones change by contact: without this, each change
+        # scans every phone of the account.
+        "CREATE INDEX IF NOT EXISTS sl_contact_phones_by_contact"
+        " ON sl_contact_phones (account_id, contact_id)",
         "CREATE TABLE IF NOT EXISTS sl_notes ("
         " account_id TEXT NOT NULL, contact_id TEXT NOT NULL, channel TEXT NOT NULL,"
         " actor TEXT NOT NULL, interaction_id TEXT NOT NULL, kind TEXT NOT NULL,"
