@@ -35,18 +35,25 @@ def routing_queries(ledger: Ledger, account_id: str, version: int):
 
 
 @contextmanager
-def routing_statements(url):
-    """A ledger with some history, and the statements routing runs on it."""
+def with_history(url):
+    """A ledger with some history, and the account it belongs to."""
     ledger = Ledger(url)
     try:
         settings, _ = ledger.open_account("Acme")
         ctx = ledger.context(settings["account_id"])
         build_history(ledger, ctx)
+        yield ledger, ctx
+    finally:
+        ledger.close()
+
+
+@contextmanager
+def routing_statements(url):
+    """A ledger with some history, and the statements routing runs on it."""
+    with with_history(url) as (ledger, ctx):
         with ledger.view.snapshot() as tx:
             version = tx.version
         yield ledger, routing_queries(ledger, ctx.account_id, version)
-    finally:
-        ledger.close()
 
 
 def test_postgres_plans_use_no_sequential_scan(postgres_url):
@@ -77,11 +84,7 @@ def test_sqlite_plans_use_no_table_scan(tmp_path):
 
 def test_postgres_batched_reads_use_no_sequential_scan(postgres_url):
     """A batch's reads go as one statement over arrays: still index lookups."""
-    ledger = Ledger(postgres_url)
-    try:
-        settings, _ = ledger.open_account("Acme")
-        ctx = ledger.context(settings["account_id"])
-        build_history(ledger, ctx)
+    with with_history(postgres_url) as (ledger, ctx):
         view = ledger.view
         assert isinstance(view, PostgresRoutingView)
         batch = [
@@ -95,8 +98,6 @@ def test_postgres_batched_reads_use_no_sequential_scan(postgres_url):
             tx.curs.execute("SET LOCAL enable_seqscan = off")
             tx.curs.execute("EXPLAIN " + statement, params)
             plan = "\n".join(row["QUERY PLAN"] for row in tx.curs.fetchall())
-    finally:
-        ledger.close()
 
     assert "Index" in plan
     assert "Seq Scan" not in plan, plan
