@@ -276,21 +276,6 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         return int(row["notification_id"]) if row else None
 
     @contextmanager
-    def bulk_transaction(self) -> Iterator[Any]:
-        """A write transaction whose statements are sent without waiting.
-
-        The fold reads nothing back, so pipelining its writes removes a round
-        trip per statement: what makes a rebuild run near the scan rate.
-        """
-        with (
-            self.datastore.get_connection() as conn,
-            conn.transaction(),
-            conn.pipeline(),
-            conn.cursor() as curs,
-        ):
-            yield curs
-
-    @contextmanager
     def appends_locked(self) -> Iterator[Any]:
         """A write transaction that holds off every append until it ends."""
         with self.datastore.transaction(commit=True) as curs:
