@@ -98,8 +98,11 @@ class BatchTx(Tx):
     def flush(self) -> None:
         for writes in self.pending.values():
             for statement, run in groupby(writes, key=lambda w: w[0]):
-                self.curs.executemany(statement, [params for _, params in run])
+                self.write(statement, [params for _, params in run])
         self.pending.clear()
+
+    def write(self, statement: str, rows: list[Sequence[Any]]) -> None:
+        self.curs.executemany(statement, rows)
 
 
 _TABLE = re.compile(r"\bsl\d*_\w+")
@@ -120,6 +123,8 @@ class RoutingView:
     `smsledger_views` says which version is live, so a rebuilt version can be
     switched in atomically while the service runs.
     """
+
+    batch_tx: type[BatchTx] = BatchTx
 
     CREATE_CONTROL_TABLES: Sequence[str] = (
         "CREATE TABLE IF NOT EXISTS smsledger_views ("
@@ -404,7 +409,7 @@ class RoutingView:
         events: Iterable[tuple[Any, int]],
         batched: bool = False,
     ) -> None:
-        tx = BatchTx(curs, version) if batched else Tx(curs, version)
+        tx = self.batch_tx(curs, version) if batched else Tx(curs, version)
         for event, position in events:
             handler = self.HANDLERS.get(type(event).__qualname__)
             if handler is not None:
