@@ -6,11 +6,9 @@ transaction is committing wait together and go in the next one, so the cost of
 a commit is shared; each caller still returns only once its own events are
 durable, with their own positions.
 
-A caller that finds no commit under way commits itself, in its own thread,
+The caller that finds no commit under way commits itself, in its own thread,
 for everyone queued (a leader); the others wait. An uncontended command so
-pays no hand-off to another thread. A leader leads only until its own
-commands are done, then hands over to a waiting caller: it never keeps its
-own caller waiting on commits made for others.
+pays no hand-off to another thread.
 """
 
 from __future__ import annotations
@@ -29,14 +27,14 @@ class _Job:
         self.events = events
         self.recordings: Sequence[Any] = ()
         self.error: BaseException | None = None
-        self.done = False
+        self.done = threading.Event()
 
 
 class GroupCommit:
     def __init__(self, save: Save, max_batch: int = 500) -> None:
         self._save = save
         self._max_batch = max_batch
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()
         self._queue: list[_Job] = []
         self._leading = False
 
@@ -53,27 +51,29 @@ class GroupCommit:
         """Append each command's events, all in one transaction where they can
         be; per command, its recordings or why it was not appended."""
         jobs = [_Job(events) for events in commands]
-        with self._changed:
+        with self._lock:
             self._queue.extend(jobs)
-            while not all(job.done for job in jobs):
-                if self._leading:
-                    self._changed.wait()
-                    continue
-                self._leading = True
-                batch = self._queue[: self._max_batch]
-                del self._queue[: self._max_batch]
-                self._changed.release()  # others queue while this commits
-                try:
-                    self._commit(batch)
-                finally:
-                    self._changed.acquire()
-                    self._leading = False
-                    self._changed.notify_all()
+            lead = not self._leading
+            self._leading = True
+        if lead:
+            self._lead()
+        for job in jobs:
+            job.done.wait()
         return [job.error or job.recordings for job in jobs]
 
     def waiting(self) -> int:
-        with self._changed:
+        with self._lock:
             return len(self._queue)
+
+    def _lead(self) -> None:
+        while True:
+            with self._lock:
+                jobs = self._queue[: self._max_batch]
+                del self._queue[: self._max_batch]
+                if not jobs:
+                    self._leading = False
+                    return
+            self._commit(jobs)
 
     def _commit(self, jobs: list[_Job]) -> None:
         try:
@@ -94,4 +94,4 @@ class GroupCommit:
                 job.error = error
         finally:
             for job in jobs:
-                job.done = True
+                job.done.set()

@@ -78,29 +78,3 @@ def test_an_error_reaches_every_command_of_its_batch():
     commits = GroupCommit(failing)
     with pytest.raises(RuntimeError, match="database down"):
         commits.append(["a"])
-
-
-def test_a_leader_hands_over_once_its_own_commands_are_done():
-    """The caller whose command is done returns: it commits nobody else's."""
-    store = Store()
-    saved_by: dict[str, str] = {}
-    save = store.save
-
-    def saving(events):
-        recordings = save(events)
-        for event in events:
-            saved_by[event] = threading.current_thread().name
-        return recordings
-
-    commits = GroupCommit(saving)
-    first = threading.Thread(target=commits.append, args=(["a"],), name="first")
-    first.start()
-    assert store.first_call.wait(10)
-    second = threading.Thread(target=commits.append, args=(["b"],), name="second")
-    second.start()
-    wait_until(lambda: commits.waiting() == 1)
-    store.release.set()
-    first.join(10)
-    second.join(10)
-
-    assert saved_by == {"a": "first", "b": "second"}
