@@ -42,9 +42,16 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 def current_account(
     ledger: LedgerDep, credentials: Annotated[Credentials, Depends(bearer)]
 ) -> AccountContext:
+    return _valid(ledger.authenticate(_api_key(credentials)))
+
+
+def _api_key(credentials: Credentials) -> str:
     if credentials is None:
         raise unauthorized("An API key is required: Authorization: Bearer <api_key>.")
-    ctx = ledger.authenticate(credentials.credentials)
+    return credentials.credentials
+
+
+def _valid(ctx: AccountContext | None) -> AccountContext:
     if ctx is None:
         raise unauthorized("The API key is not valid.")
     return ctx
@@ -66,15 +73,10 @@ async def known_caller(
 ) -> Caller:
     """As `current_account`, but a key seen before costs no query: its settings
     may be stale, so only for routes whose verb reads them again."""
-    if credentials is None:
-        raise unauthorized("An API key is required: Authorization: Bearer <api_key>.")
+    key = _api_key(credentials)
     ledger: Ledger = request.app.state.ledger
-    ctx = ledger.known_account(credentials.credentials)
-    if ctx is None:
-        ctx = await run_in_threadpool(ledger.authenticate, credentials.credentials)
-    if ctx is None:
-        raise unauthorized("The API key is not valid.")
-    return Caller(ctx, ledger, request.app.state.batcher)
+    ctx = ledger.known_account(key) or await run_in_threadpool(ledger.authenticate, key)
+    return Caller(_valid(ctx), ledger, request.app.state.batcher)
 
 
 def require_admin(

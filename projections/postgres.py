@@ -56,16 +56,26 @@ def _set_wise(statement: str, types: tuple[str, ...] | None) -> str | None:
     if match is None or types is None:
         return None
     into, values, on_conflict = match.groups()
-    parts = values.split("%s")
-    selected = "".join(
-        part + (f"_args.c{k}" if k < len(types) else "") for k, part in enumerate(parts)
-    )
-    arrays = ", ".join(f"%s::{t}[]" for t in types)
+    selected = _from_args(values, range(len(types)))
     names = ", ".join(f"c{k}" for k in range(len(types)))
     return (
-        f"{into} SELECT {selected} FROM unnest({arrays}) AS _args({names})"
+        f"{into} SELECT {selected} FROM {_unnest(types)} AS _args({names})"
         f"{on_conflict or ''}"
     )
+
+
+def _from_args(text: str, slots: Sequence[int]) -> str:
+    """`text` with its k-th placeholder reading column `slots[k]` of `_args`."""
+    parts = text.split("%s")
+    return "".join(
+        part + (f"_args.c{slots[k]}" if k < len(slots) else "")
+        for k, part in enumerate(parts)
+    )
+
+
+def _unnest(types: Sequence[str]) -> str:
+    """The rows of one array parameter per type, side by side."""
+    return f"unnest({', '.join(f'%s::{t}[]' for t in types)})"
 
 
 class PostgresRoutingView(RoutingView):
@@ -120,11 +130,10 @@ class PostgresRoutingView(RoutingView):
         over arrays of their parameters: the statement's text does not grow
         with the batch, so it is parsed once and its plan reused. (A query
         asked once goes as it is: the arrays cost a lone query more than its
-        plan.) Each
-        query's rows come back as a JSON array beside the live version and
-        the ledger head. The queries name the version this process last saw
-        live; in the rare case a rebuild switched versions since, they run
-        again on the new one.
+        plan.) Each query's rows come back as a JSON array beside the live
+        version and the ledger head. The queries name the version this
+        process last saw live; in the rare case a rebuild switched versions
+        since, they run again on the new one.
         """
         version = self._live_hint
         with self.datastore.get_connection() as conn:
@@ -185,15 +194,10 @@ class PostgresRoutingView(RoutingView):
                 )
                 continue
             # The query once per row of its parameters' arrays, in order.
-            parts = self.sql(statement, version).split("%s")
-            query = "".join(
-                part + (f"_args.c{slots[k]}" if k < len(slots) else "")
-                for k, part in enumerate(parts)
-            )
+            query = _from_args(self.sql(statement, version), slots)
             names = "".join(f"c{k}, " for k in range(len(types)))
             rows = (
-                f"unnest({', '.join(f'%s::{t}[]' for t in types)})"
-                f" WITH ORDINALITY AS _args({names}i)"
+                f"{_unnest(types)} WITH ORDINALITY AS _args({names}i)"
                 if types
                 else "generate_series(1, %s::int) AS _args(i)"
             )
