@@ -507,6 +507,7 @@ class Plan:
     seconds: float  # per throughput measurement
     samples: int  # per latency measurement
     rate: float  # offered load for HTTP routing latency
+    warmup: float  # seconds of load, not counted, before each HTTP measurement
     runner_events: int  # events the stock runner is timed on
 
 
@@ -576,6 +577,7 @@ def measure_on(size: int, url: str, plan: Plan, workers: int, report: Report) ->
                     sms_body(fx),
                     clients,
                     plan.seconds,
+                    warmup=plan.warmup,
                 )
             )
             plain = plain_eventsourcing_rate(url, clients, plan.seconds)
@@ -603,6 +605,7 @@ def measure_on(size: int, url: str, plan: Plan, workers: int, report: Report) ->
                 inbound_body(fx),
                 plan.rate,
                 plan.seconds,
+                warmup=plan.warmup,
             )
         )
         base = percentiles(indexed_select(url, fx, plan.samples))
@@ -701,15 +704,20 @@ def main() -> None:
         run_child(args.child)
         return
     if args.smoke:
-        plan = Plan([600], seconds=0.5, samples=50, rate=20, runner_events=200)
+        plan = Plan(
+            [600], seconds=0.5, samples=50, rate=20, warmup=0.2, runner_events=200
+        )
     elif args.quick:
-        plan = Plan([10_000], seconds=3, samples=1000, rate=200, runner_events=2000)
+        plan = Plan(
+            [10_000], seconds=3, samples=1000, rate=200, warmup=1, runner_events=2000
+        )
     else:
         plan = Plan(
             [10_000, 100_000, 1_000_000],
             seconds=8,
             samples=3000,
             rate=200,
+            warmup=2,
             runner_events=5000,
         )
     if args.sizes:

@@ -1,14 +1,18 @@
 """A small HTTP/1.1 load generator on asyncio streams, for the benchmark.
 
 It keeps connections alive and writes prebuilt requests, so that on a 2-core
-machine the client spends little of the CPU the server under test needs.
+machine the client spends little of the CPU the server under test needs. While
+it measures, its garbage collector is off: a collection of the benchmark's heap
+stalls this loop for 15 ms or more, which would show as the server's latency.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 Body = Callable[[int], bytes]
@@ -71,27 +75,50 @@ async def _connections(
     return connections
 
 
+@asynccontextmanager
+async def _no_collection() -> AsyncIterator[None]:
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 async def closed_loop(
     host: str, port: int, path: str, token: str, body: Body,
-    clients: int, seconds: float, ok: int = 201,
+    clients: int, seconds: float, ok: int = 201, warmup: float = 0.0,
 ) -> Result:  # fmt: skip
-    """`clients` connections, each sending its next request when answered."""
+    """`clients` connections, each sending its next request when answered.
+
+    The first `warmup` seconds, on the same connections, are not counted: the
+    workers that serve them are those measured (see `open_loop`).
+    """
     connections = await _connections(clients, host, port, path, token)
-    result = Result()
     counter = iter(range(10**12))
-    deadline = time.perf_counter() + seconds
 
-    async def client(connection: Connection) -> None:
-        while (start := time.perf_counter()) < deadline:
-            status = await connection.post(body(next(counter)))
-            if status != ok:
-                result.errors += 1
-                continue
-            result.latencies.append(time.perf_counter() - start)
+    async def run(seconds: float) -> Result:
+        result = Result()
+        deadline = time.perf_counter() + seconds
 
-    began = time.perf_counter()
-    await asyncio.gather(*(client(c) for c in connections))
-    result.seconds = time.perf_counter() - began
+        async def client(connection: Connection) -> None:
+            while (start := time.perf_counter()) < deadline:
+                status = await connection.post(body(next(counter)))
+                if status != ok:
+                    result.errors += 1
+                    continue
+                result.latencies.append(time.perf_counter() - start)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(client(c) for c in connections))
+        result.seconds = time.perf_counter() - began
+        return result
+
+    async with _no_collection():
+        await run(warmup)
+        result = await run(seconds)
     for connection in connections:
         connection.close()
     return result
@@ -100,25 +127,30 @@ async def closed_loop(
 async def open_loop(
     host: str, port: int, path: str, token: str, body: Body,
     rate: float, seconds: float, ok: int = 201, pool: int = 32,
+    warmup: float = 0.0,
 ) -> Result:  # fmt: skip
     """Requests at a fixed rate whatever the answers; latency from the send time.
 
     A late answer delays no later request, so queueing shows in the latency.
+    Each request is started at its time, not all scheduled ahead, so that the
+    generator's own work does not delay the first ones.
+
+    The first `warmup` seconds at the same rate, on the same connections, are
+    not counted. A server process's first requests of a kind are slow while
+    its database connections load their caches and plans, and the kernel may
+    hand new connections to any worker: warming on other connections could
+    leave the measured worker cold.
     """
     connections = await _connections(pool, host, port, path, token)
     idle: asyncio.Queue[Connection] = asyncio.Queue()
     for connection in connections:
         idle.put_nowait(connection)
-    result = Result()
-    total = int(rate * seconds)
-    began = time.perf_counter()
+    counter = iter(range(10**12))
 
-    async def one(i: int) -> None:
-        scheduled = began + i / rate
-        await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+    async def one(result: Result, scheduled: float) -> None:
         connection = await idle.get()
         try:
-            status = await connection.post(body(i))
+            status = await connection.post(body(next(counter)))
         finally:
             idle.put_nowait(connection)
         if status != ok:
@@ -126,8 +158,23 @@ async def open_loop(
         else:
             result.latencies.append(time.perf_counter() - scheduled)
 
-    await asyncio.gather(*(one(i) for i in range(total)))
-    result.seconds = time.perf_counter() - began
+    async def run(seconds: float) -> Result:
+        result = Result()
+        running: set[asyncio.Task[None]] = set()
+        began = time.perf_counter()
+        for i in range(int(rate * seconds)):
+            scheduled = began + i / rate
+            await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+            task = asyncio.create_task(one(result, scheduled))
+            running.add(task)
+            task.add_done_callback(running.discard)
+        await asyncio.gather(*running)
+        result.seconds = time.perf_counter() - began
+        return result
+
+    async with _no_collection():
+        await run(warmup)
+        result = await run(seconds)
     for connection in connections:
         connection.close()
     return result
