@@ -82,7 +82,8 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     return problem(422, f"Invalid {names}.", slug="invalid-input", errors=fields)
 
 
-async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+def domain_problem(exc: DomainError) -> JSONResponse | None:
+    """The problem a domain error is answered with; None if it has none."""
     if isinstance(exc, InvalidInput):
         return problem(
             422,
@@ -94,7 +95,15 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
         return problem(404, str(exc), slug="not-found")
     if isinstance(exc, Conflict):
         return problem(409, str(exc), slug="conflict")
-    raise exc
+    return None
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    response = domain_problem(exc)
+    if response is None:
+        raise exc
+    return response
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

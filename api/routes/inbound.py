@@ -5,10 +5,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from api import cursor
-from api.deps import CurrentAccount, KnownCaller, LedgerDep
+from api.deps import Caller, CurrentAccount, KnownCaller, LedgerDep
 from api.errors import documented
 from api.routes import answer
 from api.schemas import Decision, DecisionPage, Id, InboundSms, Rule, Text
+from ledger.application import Saved
 
 router = APIRouter(prefix="/v1", tags=["inbound SMS and routing decisions"])
 MessageId = Annotated[Id, Path(openapi_examples={"twilio": {"value": "SM0001"}})]
@@ -30,12 +31,16 @@ async def route_inbound_sms(
 ) -> dict[str, Any]:
     """Route an inbound SMS and record the decision. A repeated `message_id`
     answers 200 with the first decision, or 409 if its content differs."""
-    saved = await caller.batcher.carry_out(
+    return answer(await route(caller, body), response)
+
+
+async def route(caller: Caller, body: InboundSms) -> Saved:
+    """Decide who gets an inbound SMS, and record the decision."""
+    return await caller.batcher.carry_out(
         caller.ledger.prepare_route,
         caller.ctx,
         *(body.sender, body.to, body.body, body.message_id, body.received_at),
     )
-    return answer(saved, response)
 
 
 @router.get(

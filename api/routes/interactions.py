@@ -24,8 +24,7 @@ async def record_sms(
     response: Response,
 ) -> dict[str, Any]:
     """Record that a user sent an SMS to a contact."""
-    saved = await _record(caller, "sms", body, user_id=body.user_id, body=body.body)
-    return answer(saved, response)
+    return answer(await record(caller, body), response)
 
 
 @router.post(
@@ -37,10 +36,7 @@ async def record_campaign_sms(
     response: Response,
 ) -> dict[str, Any]:
     """Record that a campaign sent an SMS to a contact; replies go to `reply`."""
-    saved = await _record(
-        caller, "campaign_sms", body, reply=body.reply, body=body.body
-    )
-    return answer(saved, response)
+    return answer(await record(caller, body), response)
 
 
 @router.post("/calls", status_code=201, response_model=Interaction, responses=RESPONSES)
@@ -50,17 +46,18 @@ async def record_call(
     response: Response,
 ) -> dict[str, Any]:
     """Record that a user called a contact."""
-    saved = await _record(caller, "call", body, user_id=body.user_id)
-    return answer(saved, response)
+    return answer(await record(caller, body), response)
 
 
-async def _record(
-    caller: Caller,
-    kind: str,
-    note: SmsNote | CampaignSmsNote | CallNote,
-    **own: Any,
-) -> Saved:
-    """The fields every kind of note shares, and those of its kind (`own`)."""
+async def record(caller: Caller, note: SmsNote | CampaignSmsNote | CallNote) -> Saved:
+    """Record a note of any kind: the fields all share, and those of its kind."""
+    own: dict[str, Any]
+    if isinstance(note, SmsNote):
+        kind, own = "sms", {"user_id": note.user_id, "body": note.body}
+    elif isinstance(note, CampaignSmsNote):
+        kind, own = "campaign_sms", {"reply": note.reply, "body": note.body}
+    else:
+        kind, own = "call", {"user_id": note.user_id}
     return await caller.batcher.carry_out(
         caller.ledger.prepare_note,
         caller.ctx,
