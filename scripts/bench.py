@@ -527,6 +527,21 @@ def inbound_body(fx: Fixture) -> Callable[[int], bytes]:
 # The run.
 
 
+def settle(url: str) -> None:
+    """VACUUM ANALYZE and CHECKPOINT, as pgbench does before a run: the ledger
+    and the rebuilt view are freshly written, and autovacuum or a checkpoint
+    would otherwise start on them in the middle of a latency measurement."""
+    began = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+        try:
+            conn.execute("CHECKPOINT")
+            done = "vacuumed and checkpointed"
+        except psycopg.errors.InsufficientPrivilege:  # needs pg_checkpoint
+            done = "vacuumed (CHECKPOINT not allowed to this role)"
+    print(f"  {done} in {time.perf_counter() - began:.0f}s")
+
+
 def fresh_database(admin_url: str, name: str) -> str:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -601,6 +616,7 @@ def measure_on(size: int, url: str, plan: Plan, workers: int, report: Report) ->
     report.add(size, "peak RSS rebuild", f"{rebuild['peak_mb']:.0f} MB")
     report.add(size, "peak RSS audit verify", f"{verify['peak_mb']:.0f} MB")
 
+    settle(url)
     with server(url, workers) as (port, pid):
         for clients in (1, 8, 32):
             noted, plain, stolen = recording_vs_plain(url, fx, port, clients, plan)
