@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger.application import Ledger, Prepared, Saved
-from ledger.commit import GroupCommit
 from projections.persistence import Reads
 
 Outcome = Saved | BaseException
@@ -70,11 +69,6 @@ class Batcher:
             thread.join()
 
     def _run(self) -> None:
-        # Each thread appends its own batches. Through the ledger's shared group
-        # commit, a thread leading a commit went on to lead the next one, for
-        # the other thread's batch, while its own callers, already durable,
-        # waited. Its own group commit still fails a conflicting command alone.
-        commits = GroupCommit(lambda events: self.ledger.save(*events))
         while True:
             self._wake.wait()
             with self._lock:
@@ -83,18 +77,18 @@ class Batcher:
                     self._wake.clear()
             if jobs:
                 try:
-                    outcomes = self._carry_out(jobs, commits)
+                    outcomes = self._carry_out(jobs)
                 except Exception as error:  # a bug: still, no caller waits forever
                     outcomes = [error] * len(jobs)
                 _answer(jobs, outcomes)
             elif self._stopping:
                 return
 
-    def _carry_out(self, jobs: list[_Job], commits: GroupCommit) -> list[Outcome]:
+    def _carry_out(self, jobs: list[_Job]) -> list[Outcome]:
         outcomes = self._prepare(jobs)
         prepared = [o for o in outcomes if isinstance(o, Prepared)]
         events = [p.aggregate.collect_events() for p in prepared]
-        appended = iter(commits.append_each(events))
+        appended = iter(self.ledger.commits.append_each(events))
         return [
             _answer_one(outcome, next(appended))
             if isinstance(outcome, Prepared)
