@@ -23,10 +23,11 @@ from typing import Any
 
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import Caller
 from api.errors import domain_problem
+from api.limits import replay
 from domain.errors import DomainError
 from ledger.application import Ledger, Saved
 from ledger.batch import Batcher
@@ -81,7 +82,7 @@ class HotRoutes:
         caller = self._caller(headers.get(b"authorization", b""))
         parsed = _parsed(route.body, body) if caller else None
         if caller is None or parsed is None:
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, replay(body, receive), send)
             return
         try:
             saved = await route.command(caller, parsed)
@@ -143,17 +144,3 @@ def _parsed(model: type[BaseModel], body: bytes) -> BaseModel | None:
         return model.model_validate(json.loads(body))
     except (ValueError, ValidationError, RecursionError):
         return None
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """`receive`, with the body already read given again first."""
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if replayed:
-            return await receive()
-        replayed = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay

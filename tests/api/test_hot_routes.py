@@ -5,6 +5,7 @@ answered by `HotRoutes`, and whatever `HotRoutes` passes on to FastAPI comes
 back 418.
 """
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -70,11 +71,26 @@ def hot_only(settings) -> Iterator[TestClient]:
         yield other
 
 
-@pytest.mark.parametrize("path", sorted(BODIES))
-def test_answers_byte_for_byte_as_fastapi(acme, plain, hot_only, path):
+@pytest.fixture
+def hot(acme, hot_only) -> Tenant:
+    """Acme, seeded with case 1, its key known to `hot_only`."""
     seed_case_one(acme)
-    hot, fastapi = twin(hot_only, acme), twin(plain, acme)
-    hot.ok("get", "/v1/account")  # now `hot_only` knows the key
+    tenant = twin(hot_only, acme)
+    tenant.ok("get", "/v1/account")  # authenticates the key in `hot_only`
+    return tenant
+
+
+def post_inbound(hot: Tenant, content_type: str):
+    return hot.client.post(
+        "/v1/inbound-sms",
+        content=json.dumps({"from": JANE, "to": NUMBER, "body": "Y"}).encode(),
+        headers={**hot.headers, "Content-Type": content_type},
+    )
+
+
+@pytest.mark.parametrize("path", sorted(BODIES))
+def test_answers_byte_for_byte_as_fastapi(acme, plain, hot, path):
+    fastapi = twin(plain, acme)
 
     first = hot.post(path, BODIES[path])
     again_hot = hot.post(path, BODIES[path])
@@ -101,32 +117,18 @@ def test_a_key_not_known_here_goes_to_fastapi(acme, hot_only):
         ([], ["body"]),
     ],
 )
-def test_a_body_the_model_refuses_goes_to_fastapi(acme, hot_only, plain, body, fields):
-    seed_case_one(acme)
-    hot = twin(hot_only, acme)
-    hot.ok("get", "/v1/account")
+def test_a_body_the_model_refuses_goes_to_fastapi(acme, hot, plain, body, fields):
     assert hot.post("/v1/inbound-sms", body).status_code == 418
     refused = acme.post("/v1/inbound-sms", body)  # the app as served
     assert_problem(refused, 422, *fields)
     assert refused.content == twin(plain, acme).post("/v1/inbound-sms", body).content
 
 
-def test_other_than_json_goes_to_fastapi(acme, hot_only):
-    seed_case_one(acme)
-    hot = twin(hot_only, acme)
-    hot.ok("get", "/v1/account")
-    response = hot_only.post(
-        "/v1/inbound-sms",
-        content=b'{"from": "+14155550111", "to": "+14155550100", "body": "Y"}',
-        headers={**hot.headers, "Content-Type": "text/plain"},
-    )
-    assert response.status_code == 418
+def test_other_than_json_goes_to_fastapi(hot):
+    assert post_inbound(hot, "text/plain").status_code == 418
 
 
-def test_a_domain_error_is_the_same_problem(acme, hot_only):
-    seed_case_one(acme)
-    hot = twin(hot_only, acme)
-    hot.ok("get", "/v1/account")
+def test_a_domain_error_is_the_same_problem(hot):
     body = {**BODIES["/v1/interactions/sms"], "contact_id": "nobody"}
     assert_problem(hot.post("/v1/interactions/sms", body), 422, "contact_id")
 
@@ -135,14 +137,7 @@ def test_a_domain_error_is_the_same_problem(acme, hot_only):
     assert_problem(hot.post("/v1/interactions/sms", changed), 409)
 
 
-def test_json_with_a_charset_is_answered_here(acme, hot_only):
-    seed_case_one(acme)
-    hot = twin(hot_only, acme)
-    hot.ok("get", "/v1/account")
-    response = hot_only.post(
-        "/v1/inbound-sms",
-        content=b'{"from": "+14155550111", "to": "+14155550100", "body": "Y"}',
-        headers={**hot.headers, "Content-Type": "application/json; charset=utf-8"},
-    )
+def test_json_with_a_charset_is_answered_here(hot):
+    response = post_inbound(hot, "application/json; charset=utf-8")
     assert response.status_code == 201, response.text
     assert response.json()["recipient"]["user_id"] == "ann"
