@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -129,17 +129,13 @@ async def open_loop(
     rate: float, seconds: float, ok: int = 201, pool: int = 32,
     warmup: float = 0.0,
 ) -> Result:  # fmt: skip
-    """Requests at a fixed rate whatever the answers; latency from the send time.
+    """HTTP requests at a fixed rate (see `at_rate`), over `pool` connections.
 
-    A late answer delays no later request, so queueing shows in the latency.
-    Each request is started at its time, not all scheduled ahead, so that the
-    generator's own work does not delay the first ones.
-
-    The first `warmup` seconds at the same rate, on the same connections, are
-    not counted. A server process's first requests of a kind are slow while
-    its database connections load their caches and plans, and the kernel may
-    hand new connections to any worker: warming on other connections could
-    leave the measured worker cold.
+    The warm-up runs on the same connections as the measurement. A server
+    process's first requests of a kind are slow while its database
+    connections load their caches and plans, and the kernel may hand new
+    connections to any worker: warming on other connections could leave the
+    measured worker cold.
     """
     connections = await _connections(pool, host, port, path, token)
     idle: asyncio.Queue[Connection] = asyncio.Queue()
@@ -147,16 +143,37 @@ async def open_loop(
         idle.put_nowait(connection)
     counter = iter(range(10**12))
 
-    async def one(result: Result, scheduled: float) -> None:
+    async def send() -> bool:
         connection = await idle.get()
         try:
-            status = await connection.post(body(next(counter)))
+            return await connection.post(body(next(counter))) == ok
         finally:
             idle.put_nowait(connection)
-        if status != ok:
-            result.errors += 1
-        else:
+
+    result = await at_rate(send, rate, seconds, warmup)
+    for connection in connections:
+        connection.close()
+    return result
+
+
+async def at_rate(
+    send: Callable[[], Awaitable[bool]], rate: float, seconds: float,
+    warmup: float = 0.0,
+) -> Result:  # fmt: skip
+    """`send` (which says whether it succeeded) at a fixed rate, whatever the
+    answers; each latency counts from the time the request was due.
+
+    A late answer delays no later request, so queueing shows in the latency.
+    Each request is started at its time, not all scheduled ahead, so that the
+    generator's own work does not delay the first ones. The first `warmup`
+    seconds at the same rate are not counted.
+    """
+
+    async def one(result: Result, scheduled: float) -> None:
+        if await send():
             result.latencies.append(time.perf_counter() - scheduled)
+        else:
+            result.errors += 1
 
     async def run(seconds: float) -> Result:
         result = Result()
@@ -174,7 +191,4 @@ async def open_loop(
 
     async with _no_collection():
         await run(warmup)
-        result = await run(seconds)
-    for connection in connections:
-        connection.close()
-    return result
+        return await run(seconds)
