@@ -32,6 +32,7 @@ def test_bench_smoke_run_measures_every_step(postgres_admin_url, tmp_path):
         "audit verify",
         "record over HTTP, 32 clients, vs plain save",
         "route over HTTP at 20/s p99",
+        "vs durable 1-row insert at 20/s",
         "peak RSS serve",
     ):
         assert measure in table
