@@ -355,6 +355,13 @@ class RoutingView:
         for table in self.TABLES:
             curs.execute(self.sql(f"DROP TABLE IF EXISTS sl_{table}", version))
 
+    def analyze_version(self, curs: Any, version: int) -> None:
+        """Gather the planner's statistics on a version's tables. Filled in
+        bulk by a rebuild, they would have none until the database's own
+        maintenance came by, and routing's plans go by them."""
+        for table in self.TABLES:
+            curs.execute(self.sql(f"ANALYZE sl_{table}", version))
+
     def live_version(self, curs: Any) -> int:
         curs.execute(self.SELECT_LIVE_VERSION)
         return int(_first(curs.fetchone()))
@@ -831,6 +838,9 @@ class RoutingView:
             )
             if row["email"] is not None:
                 users[row["user_id"]] = _user(row, row["user_id"])
+        # In ledger order, whichever order the plan returned them in.
+        contacts.sort(key=lambda c: c.registered_position)
+        notes.sort(key=lambda n: n.position)
         facts = Facts(sender, number, tuple(contacts), tuple(notes), users)
         return facts, position, account
 

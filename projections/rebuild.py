@@ -106,6 +106,9 @@ class Rebuilder:
         folded += len(rest)
         if progress:
             progress(position, position)
+        # Not under the append lock: sampling every table takes a while.
+        with datastore.transaction(commit=True) as curs:
+            self.view.analyze_version(curs, new)
         self._drop(old)
         return RebuildReport(old, new, folded, position)
 

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from ledger.application import Ledger
+from projections.postgres import PostgresRoutingView
 from tests.integration.test_routing import JANE, NUMBER
 
 PHONES = [JANE, "+14155550122", "+14155550133", "+14155550144"]
@@ -92,3 +93,21 @@ def test_writes_after_a_rebuild_land_in_the_new_version(ledger, account):
     )
     decision = ledger.route_inbound_sms(account, PHONES[2], NUMBER, "hi").value
     assert decision["recipient"]["email"] == "cat@example.org"
+
+
+def test_rebuilt_tables_have_the_planners_statistics(ledger, account):
+    """Filled in bulk, they would have none until autovacuum came by."""
+    build_history(ledger, account)
+
+    report = ledger.rebuild_views()
+
+    statistics = (
+        "SELECT count(*) AS n FROM pg_stats WHERE tablename = %s"
+        if isinstance(ledger.view, PostgresRoutingView)
+        else "SELECT count(*) AS n FROM sqlite_stat1 WHERE tbl = %s"
+    )
+    with ledger.view.datastore.transaction(commit=False) as curs:
+        for table in ("notes", "contact_phones", "users"):
+            name = ledger.view.sql(f"sl_{table}", report.new_version)
+            curs.execute(ledger.view.sql(statistics, 0), (name,))
+            assert curs.fetchone()["n"] > 0, name
