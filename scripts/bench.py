@@ -529,8 +529,9 @@ def inbound_body(fx: Fixture) -> Callable[[int], bytes]:
 
 def settle(url: str) -> None:
     """VACUUM ANALYZE and CHECKPOINT, as pgbench does before a run: the ledger
-    and the rebuilt view are freshly written, and autovacuum or a checkpoint
-    would otherwise start on them in the middle of a latency measurement."""
+    and the views are freshly written in bulk, so without it the planner has
+    no statistics yet, and autovacuum or a checkpoint would start on them in
+    the middle of a latency measurement."""
     began = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE)")
@@ -581,6 +582,7 @@ def measure_on(size: int, url: str, plan: Plan, workers: int, report: Report) ->
     fx = generate(ledger, size)
     print(f"  generated {fx.events:,} events in {time.perf_counter() - began:.0f}s")
 
+    settle(url)
     ours = percentiles(routing_in_process(ledger, fx, plan.samples))
     base = percentiles(indexed_select(url, fx, plan.samples))
     for name, a, b in zip(("p50", "p95", "p99"), ours, base, strict=True):
