@@ -641,6 +641,7 @@ def measure_on(size: int, url: str, plan: Plan, workers: int, report: Report) ->
                 per_s(raw),
                 ratio(noted, raw),
             )
+        settle(url)  # after the recording, as before it
         routing_over_http(size, url, fx, port, plan, report)
         report.add(
             size, "peak RSS serve (largest worker)", f"{peak_rss_mb(pid):.0f} MB"
