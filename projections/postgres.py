@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -13,6 +13,7 @@ from uuid import UUID
 import psycopg.errors
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from psycopg import ClientCursor
 from psycopg.sql import SQL, Identifier
 
 from projections.persistence import BatchTx, RoutingView
@@ -230,31 +231,31 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         table = f"{self.datastore.schema}.{self.events_table_name}"
         self.qualified_events_table = table
         self.view = PostgresRoutingView(self.datastore, table)
-        # The statements of an append, composed once. Each costs CPU: the live
-        # version comes back with the positions, SET LOCAL is left out when it
-        # would restate the default, and the events go as four binary arrays,
-        # not the library's array of a composite type, which psycopg dumps as
-        # text field by field.
+        # An append's first message, composed once: BEGIN, the table lock and
+        # NOTIFY, then the events as four arrays, not the library's array of
+        # a composite type, with the live version beside their positions. SET
+        # LOCAL is left out when it would restate the default.
         events = Identifier(self.datastore.schema, self.events_table_name)
         timeout = self.datastore.lock_timeout
-        self.before_insert = [
-            *([f"SET LOCAL lock_timeout = '{timeout}s'"] if timeout else []),
-            SQL("LOCK TABLE {0} IN EXCLUSIVE MODE").format(events).as_string(),
-            SQL("NOTIFY {0}").format(Identifier(self.channel_name)).as_string(),
-        ]
-        self.insert_events_sql = (
-            SQL(
-                "INSERT INTO {0} (originator_id, originator_version, topic, state)"
-                " SELECT * FROM unnest("
-                "%b::{1}[], %b::bigint[], %b::text[], %b::bytea[])"
-                " RETURNING notification_id, ({2}) AS live_version"
-            )
-            .format(
-                events,
-                SQL(self.datastore.originator_id_type),
-                SQL(self.view.SELECT_LIVE_VERSION),
-            )
-            .as_string()
+        self.append_sql = ";".join(
+            [
+                "BEGIN",
+                *([f"SET LOCAL lock_timeout = '{timeout}s'"] if timeout else []),
+                SQL("LOCK TABLE {0} IN EXCLUSIVE MODE").format(events).as_string(),
+                SQL("NOTIFY {0}").format(Identifier(self.channel_name)).as_string(),
+                SQL(
+                    "INSERT INTO {0} (originator_id, originator_version, topic, state)"
+                    " SELECT * FROM unnest(%s::{1}[], %s::bigint[], %s::text[],"
+                    " %s::bytea[])"
+                    " RETURNING notification_id, ({2}) AS live_version"
+                )
+                .format(
+                    events,
+                    SQL(self.datastore.originator_id_type),
+                    SQL(self.view.SELECT_LIVE_VERSION),
+                )
+                .as_string(),
+            ]
         )
 
     # Several server processes may start at once; CREATE ... IF NOT EXISTS
@@ -271,34 +272,15 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        domain_events = kwargs.get("events_to_fold", ())
-        # Two round trips: BEGIN, the append (with the live version); then
-        # every write of the fold (it reads nothing) and COMMIT.
-        with (
-            self.datastore.get_connection() as conn,
-            conn.pipeline() as pipeline,
-            conn.cursor() as curs,
-            conn.transaction(),
-        ):
-            self._insert_stored_events(curs, stored_events)
-            pipeline.sync()
-            rows = curs.fetchall()
-            assert len(rows) == len(stored_events)
-            positions = [row["notification_id"] for row in rows]
-            version = int(rows[0]["live_version"])
-            self.view.apply_to(
-                curs,
-                version,
-                zip(domain_events, positions, strict=True),
-                batched=len(domain_events) > 1,
-            )
-        return positions
+        """Append and fold in one transaction, of two round trips: BEGIN, the
+        lock and the append, which says the positions; then every write of
+        the fold (it reads nothing) and COMMIT.
 
-    def _insert_stored_events(
-        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        for statement in self.before_insert:  # the table lock and NOTIFY
-            curs.execute(statement, prepare=True)
+        Each goes as one simple query, its values bound by psycopg on the
+        client. Sent statement by statement, even pipelined, the append took
+        psycopg 0.86 ms of CPU a route; so, about 0.3 ms less.
+        """
+        domain_events = kwargs.get("events_to_fold", ())
         columns = zip(
             *(
                 (e.originator_id, e.originator_version, e.topic, e.state)
@@ -306,7 +288,29 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             ),
             strict=True,
         )
-        curs.execute(self.insert_events_sql, [list(c) for c in columns])
+        with self.datastore.get_connection() as conn:
+            curs = ClientCursor(conn)
+            try:
+                curs.execute(self.append_sql, [list(c) for c in columns])
+                while curs.nextset():  # to the insert's rows, the last result
+                    pass
+                rows = curs.fetchall()
+                assert len(rows) == len(stored_events)
+                positions = [row["notification_id"] for row in rows]
+                fold = _Statements(curs)
+                self.view.apply_to(
+                    fold,
+                    int(rows[0]["live_version"]),
+                    zip(domain_events, positions, strict=True),
+                    batched=len(domain_events) > 1,
+                )
+                curs.execute(";".join([*fold.statements, "COMMIT"]))
+            except BaseException:
+                # A broken connection cannot roll back; the pool drops it.
+                with suppress(psycopg.Error):
+                    conn.rollback()
+                raise
+        return positions
 
     def select_positions(self, positions: Sequence[int]) -> list[Any]:
         """The stored events at the given positions, in ledger order."""
@@ -354,6 +358,22 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             )
             for row in curs.fetchall()
         ]
+
+
+class _Statements:
+    """Stands for a cursor to the fold: keeps each statement it is given as
+    SQL text with its values bound, to send them all as one query."""
+
+    def __init__(self, curs: ClientCursor[Any]) -> None:
+        self.curs = curs
+        self.statements: list[str] = []
+
+    def execute(self, statement: str, params: Sequence[Any]) -> None:
+        self.statements.append(self.curs.mogrify(statement, params))
+
+    def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+        for params in rows:
+            self.execute(statement, params)
 
 
 class Factory(PostgresFactory):
