@@ -314,9 +314,16 @@ class PlainBaseline(Application[Any]):
 
 
 @contextmanager
-def plain_eventsourcing(url: str, threads: int) -> Iterator[Callable[[float], float]]:
-    """Saves per second, for so many seconds, of `threads` threads each saving
-    one aggregate per transaction."""
+def plain_eventsourcing(
+    url: str, threads: int
+) -> Iterator[Callable[[int, float], float]]:
+    """Saves per second, given so many threads (at most `threads`) and
+    seconds, each thread saving one aggregate per transaction.
+
+    Open it before the server starts: making its tables replaces the
+    library's insert function, as each server process does at start-up,
+    and PostgreSQL refuses two such replacements at once.
+    """
     env = {
         **persistence_env(url),
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -324,7 +331,7 @@ def plain_eventsourcing(url: str, threads: int) -> Iterator[Callable[[float], fl
     }
     app = PlainBaseline(env=env)
     try:
-        yield lambda seconds: threaded_rate(
+        yield lambda threads, seconds: threaded_rate(
             lambda n: lambda: app.save(PlainNote(f"c{n}", "u1")), threads, seconds
         )
     finally:
@@ -623,9 +630,12 @@ def measure_on(size: int, url: str, plan: Plan, workers: int, report: Report) ->
     report.add(size, "peak RSS audit verify", f"{verify['peak_mb']:.0f} MB")
 
     settle(url)
-    with server(url, workers) as (port, pid):
+    with (
+        plain_eventsourcing(url, 32) as save,
+        server(url, workers) as (port, pid),
+    ):
         for clients in (1, 8, 32):
-            noted, plain, stolen = recording_vs_plain(url, fx, port, clients, plan)
+            noted, plain, stolen = recording_vs_plain(save, fx, port, clients, plan)
             raw = raw_insert_rate(url, clients, plan.seconds)
             report.add(
                 size,
@@ -649,37 +659,40 @@ def measure_on(size: int, url: str, plan: Plan, workers: int, report: Report) ->
 
 
 def recording_vs_plain(
-    url: str, fx: Fixture, port: int, clients: int, plan: Plan
+    save: Callable[[int, float], float],
+    fx: Fixture,
+    port: int,
+    clients: int,
+    plan: Plan,
 ) -> tuple[float, float, str]:
-    """Notes per second over HTTP and plain saves per second, measured in
-    alternating slices so that a noisy neighbour slows both alike; and the
-    CPU steal during each."""
+    """Notes per second over HTTP and plain saves per second (`save`, from
+    `plain_eventsourcing`), measured in alternating slices so that a noisy
+    neighbour slows both alike; and the CPU steal during each."""
     slice_seconds = plan.seconds / plan.slices
     served = elapsed = 0.0
     plain_rates: list[float] = []
     steal: dict[str, list[float]] = {"ours": [], "plain": []}
-    with plain_eventsourcing(url, clients) as plain:
-        plain(plan.warmup)  # not counted, as the server's warm-up
-        for n in range(plan.slices):
-            stolen = Steal()
-            result = asyncio.run(
-                loadgen.closed_loop(
-                    "127.0.0.1",
-                    port,
-                    "/v1/interactions/sms",
-                    fx.api_key,
-                    sms_body(fx),
-                    clients,
-                    slice_seconds,
-                    warmup=plan.warmup if n == 0 else 0.0,
-                )
+    save(clients, plan.warmup)  # not counted, as the server's warm-up
+    for n in range(plan.slices):
+        stolen = Steal()
+        result = asyncio.run(
+            loadgen.closed_loop(
+                "127.0.0.1",
+                port,
+                "/v1/interactions/sms",
+                fx.api_key,
+                sms_body(fx),
+                clients,
+                slice_seconds,
+                warmup=plan.warmup if n == 0 else 0.0,
             )
-            steal["ours"].append(stolen.share() or 0.0)
-            served += len(result.latencies)
-            elapsed += result.seconds
-            stolen = Steal()
-            plain_rates.append(plain(slice_seconds))
-            steal["plain"].append(stolen.share() or 0.0)
+        )
+        steal["ours"].append(stolen.share() or 0.0)
+        served += len(result.latencies)
+        elapsed += result.seconds
+        stolen = Steal()
+        plain_rates.append(save(clients, slice_seconds))
+        steal["plain"].append(stolen.share() or 0.0)
     ours_steal, plain_steal = (sum(v) / len(v) for v in steal.values())
     return (
         served / elapsed,
