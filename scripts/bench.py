@@ -787,7 +787,7 @@ def durable_inserts(
     async def run() -> list[float]:
         connections = [
             await psycopg.AsyncConnection.connect(url, autocommit=True)
-            for _ in range(32)
+            for _ in range(loadgen.CONNECTIONS)
         ]
         idle: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
         for conn in connections:

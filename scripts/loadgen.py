@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 Body = Callable[[int], bytes]
+CONNECTIONS = 32  # an open loop's connections, and its baseline's
 
 
 @dataclass
@@ -126,7 +127,7 @@ async def closed_loop(
 
 async def open_loop(
     host: str, port: int, path: str, token: str, body: Body,
-    rate: float, seconds: float, ok: int = 201, pool: int = 32,
+    rate: float, seconds: float, ok: int = 201, pool: int = CONNECTIONS,
     warmup: float = 0.0,
 ) -> Result:  # fmt: skip
     """HTTP requests at a fixed rate (see `at_rate`), over `pool` connections.
