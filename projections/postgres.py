@@ -288,8 +288,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             ),
             strict=True,
         )
-        with self.datastore.get_connection() as conn:
-            curs = ClientCursor(conn)
+        with self.datastore.get_connection() as conn, ClientCursor(conn) as curs:
             try:
                 curs.execute(self.append_sql, [list(c) for c in columns])
                 while curs.nextset():  # to the insert's rows, the last result
