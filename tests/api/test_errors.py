@@ -1,5 +1,7 @@
 """Bad input of any kind gets a problem+json answer and changes nothing."""
 
+import gc
+
 import pytest
 
 from tests.api.conftest import JANE, NUMBER, assert_problem
@@ -140,10 +142,17 @@ def test_lone_surrogate_is_422_not_a_server_error(acme, field, raw):
     ids=["utf8", "deep"],
 )
 def test_body_that_cannot_be_decoded_is_a_400_problem(acme, content):
-    response = acme.client.put(
-        "/v1/users/ann",
-        content=content,
-        headers={**acme.headers, "Content-Type": "application/json"},
-    )
+    # A collection during the deep parse would run some object's finalizer at
+    # the recursion limit, and pytest fails a test for what a finalizer raises.
+    gc.collect()
+    gc.disable()
+    try:
+        response = acme.client.put(
+            "/v1/users/ann",
+            content=content,
+            headers={**acme.headers, "Content-Type": "application/json"},
+        )
+    finally:
+        gc.enable()
 
     assert_problem(response, 400, "body")
