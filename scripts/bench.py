@@ -1,9 +1,10 @@
-"""Benchmark smsledger on PostgreSQL against baselines measured in the same run.
+"""Benchmark smsledger on PostgreSQL and SQLite against baselines measured in
+the same run, on the same database (`stores`).
 
-Run it as `scripts/bench` (see --help). For each ledger size it generates a
-realistic ledger, then measures recording throughput over HTTP, routing latency
-over HTTP and in process, rebuild and audit rates, and peak memory, each beside
-its baseline, and writes one table to docs/PERFORMANCE.md.
+Run it as `scripts/bench` (see --help). For each database and ledger size it
+generates a realistic ledger, then measures recording throughput over HTTP,
+routing latency over HTTP and in process, rebuild and audit rates, and peak
+memory, each beside its baseline, and writes one table to docs/PERFORMANCE.md.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import shlex
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -28,16 +28,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import loadgen
 import psutil
-import psycopg
-from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import Tracking
-from eventsourcing.postgres import PostgresTrackingRecorder
-from eventsourcing.projection import Projection, ProjectionRunner
+from stores import Store, stores
 
 from domain.contacts import Contact
 from domain.inbound import InboundSms
@@ -45,7 +39,6 @@ from domain.interactions import Interaction
 from domain.routing import decide
 from ledger import audit
 from ledger.application import Ledger
-from ledger.storage import persistence_env
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -166,6 +159,7 @@ def generate(ledger: Ledger, events: int, seed: int = 1) -> Fixture:
 
 @dataclass
 class Row:
+    database: str
     size: int
     what: str
     ours: str
@@ -176,11 +170,12 @@ class Row:
 @dataclass
 class Report:
     rows: list[Row] = field(default_factory=list)
+    database: str = ""  # the store the rows added now were measured on
 
     def add(
         self, size: int, what: str, ours: str, baseline: str = "", ratio: str = ""
     ) -> None:
-        self.rows.append(Row(size, what, ours, baseline, ratio))
+        self.rows.append(Row(self.database, size, what, ours, baseline, ratio))
         print(
             f"  {what}: {ours}"
             + (
@@ -254,167 +249,6 @@ def routing_in_process(ledger: Ledger, fx: Fixture, samples: int) -> list[float]
         decide(facts, policy)
         latencies.append(time.perf_counter() - began)
     return latencies
-
-
-def indexed_select(url: str, fx: Fixture, samples: int) -> list[float]:
-    rng = random.Random(3)
-    with psycopg.connect(url, autocommit=True) as conn:
-        version = conn.execute(
-            "SELECT version FROM smsledger_views WHERE name = 'routing'"
-        ).fetchone()[0]  # type: ignore[index]
-        statement = (
-            f"SELECT * FROM sl{version}_contacts WHERE account_id = %s"
-            " AND contact_id = %s"
-        )
-        latencies = []
-        for _ in range(samples):
-            contact_id, _ = rng.choice(fx.contacts)
-            began = time.perf_counter()
-            conn.execute(
-                statement, (fx.account_id, contact_id), prepare=True
-            ).fetchall()
-            latencies.append(time.perf_counter() - began)
-    return latencies
-
-
-def threaded_rate(
-    work: Callable[[int], Callable[[], object]], threads: int, seconds: float
-) -> float:
-    """Operations per second of `threads` threads each repeating its operation."""
-    counts = [0] * threads
-    deadline = time.perf_counter() + seconds
-    start = threading.Barrier(threads + 1)
-
-    def run(n: int) -> None:
-        operation = work(n)
-        start.wait()
-        while time.perf_counter() < deadline:
-            operation()
-            counts[n] += 1
-
-    pool = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
-    for thread in pool:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    for thread in pool:
-        thread.join()
-    return sum(counts) / (time.perf_counter() - began)
-
-
-class PlainNote(Aggregate):
-    @event("Noted")
-    def __init__(self, contact_id: str, user_id: str) -> None:
-        self.contact_id = contact_id
-        self.user_id = user_id
-
-
-class PlainBaseline(Application[Any]):
-    """The plain eventsourcing pattern: one `save`, one transaction, per command."""
-
-
-@contextmanager
-def plain_eventsourcing(
-    url: str, threads: int
-) -> Iterator[Callable[[int, float], float]]:
-    """Saves per second, given so many threads (at most `threads`) and
-    seconds, each thread saving one aggregate per transaction.
-
-    Open it before the server starts: making its tables replaces the
-    library's insert function, as each server process does at start-up,
-    and PostgreSQL refuses two such replacements at once.
-    """
-    env = {
-        **persistence_env(url),
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_POOL_SIZE": str(threads + 2),
-    }
-    app = PlainBaseline(env=env)
-    try:
-        yield lambda threads, seconds: threaded_rate(
-            lambda n: lambda: app.save(PlainNote(f"c{n}", "u1")), threads, seconds
-        )
-    finally:
-        app.close()
-
-
-def raw_insert_rate(url: str, threads: int, seconds: float) -> float:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS bench_raw (id bigserial PRIMARY KEY, body text)"
-        )
-    connections = [psycopg.connect(url, autocommit=True) for _ in range(threads)]
-    try:
-        return threaded_rate(
-            lambda n: (
-                lambda: connections[n].execute(
-                    "INSERT INTO bench_raw (body) VALUES (%s)",
-                    ("x" * 200,),
-                    prepare=True,
-                )
-            ),
-            threads,
-            seconds,
-        )
-    finally:
-        for conn in connections:
-            conn.close()
-
-
-def raw_scan_rate(url: str) -> float:
-    with psycopg.connect(url) as conn, conn.cursor(name="scan") as curs:
-        curs.itersize = 5000
-        began = time.perf_counter()
-        curs.execute("SELECT * FROM ledger_events ORDER BY notification_id")
-        rows = sum(1 for _ in curs)
-        return rows / (time.perf_counter() - began)
-
-
-class NotesView(PostgresTrackingRecorder):
-    """A one-table view for the stock runner: latest note per contact."""
-
-    def _create_table(self, curs: Any) -> None:
-        super()._create_table(curs)
-        curs.execute(
-            "CREATE TABLE IF NOT EXISTS bench_runner_notes ("
-            " contact_id text PRIMARY KEY, position bigint)"
-        )
-
-    def note(self, contact_id: str, tracking: Tracking) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(
-                "INSERT INTO bench_runner_notes VALUES (%s, %s) ON CONFLICT"
-                " (contact_id) DO UPDATE SET position = excluded.position",
-                (contact_id, tracking.notification_id),
-            )
-            self._insert_tracking(curs, tracking)
-
-
-class NotesProjection(Projection[NotesView]):
-    name = "benchnotes"
-
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        contact_id = getattr(domain_event, "contact_id", None) or "-"
-        self.view.note(contact_id, tracking)
-
-
-class LedgerEvents(Application[Any]):
-    """The ledger's events read by the stock machinery, as any reader would."""
-
-    name = "Ledger"
-
-
-def stock_runner_rate(url: str, events: int) -> float:
-    env = {**persistence_env(url), "PERSISTENCE_MODULE": "eventsourcing.postgres"}
-    began = time.perf_counter()
-    with ProjectionRunner(
-        application_class=LedgerEvents,
-        projection_class=NotesProjection,
-        view_class=NotesView,
-        env=env,
-    ) as runner:
-        runner.wait(events, timeout=600)
-    return events / (time.perf_counter() - began)
 
 
 def child(command: list[str]) -> dict[str, Any]:
@@ -538,29 +372,6 @@ def inbound_body(fx: Fixture) -> Callable[[int], bytes]:
 # The run.
 
 
-def settle(url: str) -> None:
-    """VACUUM ANALYZE and CHECKPOINT, as pgbench does before a run: the ledger
-    and the views are freshly written in bulk, so without it the planner has
-    no statistics yet, and autovacuum or a checkpoint would start on them in
-    the middle of a latency measurement."""
-    began = time.perf_counter()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM (ANALYZE)")
-        try:
-            conn.execute("CHECKPOINT")
-            done = "vacuumed and checkpointed"
-        except psycopg.errors.InsufficientPrivilege:  # needs pg_checkpoint
-            done = "vacuumed (CHECKPOINT not allowed to this role)"
-    print(f"  {done} in {time.perf_counter() - began:.0f}s")
-
-
-def fresh_database(admin_url: str, name: str) -> str:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(urlsplit(admin_url)._replace(path="/" + name))
-
-
 @dataclass
 class Plan:
     sizes: list[int]
@@ -574,28 +385,36 @@ class Plan:
 
 
 def measure(
-    size: int, admin_url: str, plan: Plan, args: argparse.Namespace, report: Report
+    size: int, store: Store, plan: Plan, args: argparse.Namespace, report: Report
 ) -> None:
-    print(f"== {size:,} events", flush=True)
+    print(f"== {store.name}, {size:,} events", flush=True)
+    report.database = store.name
     name = f"{args.database_prefix}_{size}"
-    url = fresh_database(admin_url, name)
+    url = store.fresh(name)
     try:
-        measure_on(size, url, plan, args.workers, report)
+        measure_on(size, store, url, plan, store.workers or args.workers, report)
     finally:
         if args.drop:
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            store.drop(name)
 
 
-def measure_on(size: int, url: str, plan: Plan, workers: int, report: Report) -> None:
+def settle(store: Store, url: str) -> None:
+    began = time.perf_counter()
+    done = store.settle(url)
+    print(f"  {done} in {time.perf_counter() - began:.0f}s")
+
+
+def measure_on(
+    size: int, store: Store, url: str, plan: Plan, workers: int, report: Report
+) -> None:
     ledger = Ledger(url)
     began = time.perf_counter()
     fx = generate(ledger, size)
     print(f"  generated {fx.events:,} events in {time.perf_counter() - began:.0f}s")
 
-    settle(url)
+    settle(store, url)
     ours = percentiles(routing_in_process(ledger, fx, plan.samples))
-    base = percentiles(indexed_select(url, fx, plan.samples))
+    base = percentiles(store.indexed_select(url, fx, plan.samples))
     for name, a, b in zip(("p50", "p95", "p99"), ours, base, strict=True):
         report.add(
             size,
@@ -608,8 +427,8 @@ def measure_on(size: int, url: str, plan: Plan, workers: int, report: Report) ->
 
     rebuild = child(["rebuild", url])
     rebuild_rate = rebuild["events"] / rebuild["seconds"]
-    scan = raw_scan_rate(url)
-    runner = stock_runner_rate(url, min(plan.runner_events, fx.events))
+    scan = store.raw_scan_rate(url)
+    runner = store.stock_runner_rate(url, min(plan.runner_events, fx.events))
     report.add(
         size,
         "rebuild vs raw ordered scan",
@@ -617,26 +436,27 @@ def measure_on(size: int, url: str, plan: Plan, workers: int, report: Report) ->
         per_s(scan),
         ratio(rebuild_rate, scan),
     )
-    report.add(
-        size,
-        "rebuild vs stock ProjectionRunner",
-        per_s(rebuild_rate),
-        per_s(runner),
-        ratio(rebuild_rate, runner),
-    )
+    if runner is not None:
+        report.add(
+            size,
+            "rebuild vs stock ProjectionRunner",
+            per_s(rebuild_rate),
+            per_s(runner),
+            ratio(rebuild_rate, runner),
+        )
     verify = child(["verify", url])
     report.add(size, "audit verify", per_s(verify["events"] / verify["seconds"]))
     report.add(size, "peak RSS rebuild", f"{rebuild['peak_mb']:.0f} MB")
     report.add(size, "peak RSS audit verify", f"{verify['peak_mb']:.0f} MB")
 
-    settle(url)
+    settle(store, url)
     with (
-        plain_eventsourcing(url, 32) as save,
+        store.plain_eventsourcing(url, 32) as save,
         server(url, workers) as (port, pid),
     ):
         for clients in (1, 8, 32):
             noted, plain, stolen = recording_vs_plain(save, fx, port, clients, plan)
-            raw = raw_insert_rate(url, clients, plan.seconds)
+            raw = store.raw_insert_rate(url, clients, plan.seconds)
             report.add(
                 size,
                 f"record over HTTP, {clients} clients, vs plain save ({stolen})",
@@ -651,8 +471,8 @@ def measure_on(size: int, url: str, plan: Plan, workers: int, report: Report) ->
                 per_s(raw),
                 ratio(noted, raw),
             )
-        settle(url)  # after the recording, as before it
-        routing_over_http(size, url, fx, port, plan, report)
+        settle(store, url)  # after the recording, as before it
+        routing_over_http(size, store, url, fx, port, plan, report)
         report.add(
             size, "peak RSS serve (largest worker)", f"{peak_rss_mb(pid):.0f} MB"
         )
@@ -702,7 +522,13 @@ def recording_vs_plain(
 
 
 def routing_over_http(
-    size: int, url: str, fx: Fixture, port: int, plan: Plan, report: Report
+    size: int,
+    store: Store,
+    url: str,
+    fx: Fixture,
+    port: int,
+    plan: Plan,
+    report: Report,
 ) -> None:
     """Routing latency at a fixed rate, beside durable one-row inserts at the
     same rate: each route commits its decision, so the database's commit
@@ -733,11 +559,11 @@ def routing_over_http(
         each["ours"].append(percentiles(result.latencies)[2])
         errors += result.errors
         steal = Steal()
-        inserted = durable_inserts(url, plan.rate, plan.seconds, plan.warmup)
+        inserted = store.durable_inserts(url, plan.rate, plan.seconds, plan.warmup)
         stolen["durable"].append(steal.share() or 0.0)
         durable += inserted
         each["durable"].append(percentiles(inserted)[2])
-    select = percentiles(indexed_select(url, fx, plan.samples))
+    select = percentiles(store.indexed_select(url, fx, plan.samples))
     rate = f"{plan.rate:.0f}/s"
     ours_steal, durable_steal = (sum(v) / len(v) for v in stolen.values())
     runs = f"{plan.route_runs} runs"
@@ -773,49 +599,7 @@ def routing_over_http(
         report.add(size, "route over HTTP errors", str(errors))
 
 
-def durable_inserts(
-    url: str, rate: float, seconds: float, warmup: float
-) -> list[float]:
-    """Latencies of one-row INSERT transactions, each committed durably, sent
-    at `rate` a second for `seconds` after `warmup`, over as many connections
-    as the HTTP load uses."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS bench_raw (id bigserial PRIMARY KEY, body text)"
-        )
-
-    async def run() -> list[float]:
-        connections = [
-            await psycopg.AsyncConnection.connect(url, autocommit=True)
-            for _ in range(loadgen.CONNECTIONS)
-        ]
-        idle: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
-        for conn in connections:
-            idle.put_nowait(conn)
-
-        async def send() -> bool:
-            conn = await idle.get()
-            try:
-                await conn.execute(
-                    "INSERT INTO bench_raw (body) VALUES (%s)",
-                    ("x" * 200,),
-                    prepare=True,
-                )
-                return True
-            finally:
-                idle.put_nowait(conn)
-
-        try:
-            result = await loadgen.at_rate(send, rate, seconds, warmup)
-        finally:
-            for conn in connections:
-                await conn.close()
-        return result.latencies
-
-    return asyncio.run(run())
-
-
-def machine() -> str:
+def machine(databases: list[Store]) -> str:
     cpu = next(
         (
             line.split(":", 1)[1].strip()
@@ -825,29 +609,29 @@ def machine() -> str:
         platform.processor(),
     )
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    with psycopg.connect(ADMIN_URL) as conn:
-        server_version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+    versions = ", ".join(store.version() for store in databases)
     return (
-        f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, PostgreSQL "
-        f"{server_version}, Python {platform.python_version()}"
+        f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, {versions}, "
+        f"Python {platform.python_version()}"
     )
 
 
-def write(report: Report, path: Path, command: str) -> None:
+def write(report: Report, path: Path, command: str, databases: list[Store]) -> None:
     lines = [
         "# Performance",
         "",
         f"Measured by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, on "
-        f"{machine()}.",
+        f"{machine(databases)}.",
         "",
         "Each figure stands beside a baseline measured in the same run, on the same "
         "database: machines here are noisy, so compare ratios, not absolute figures. "
         "For latencies the ratio is baseline / ours.",
         "",
-        "| events | measure | smsledger | baseline | ratio |",
-        "| ---: | --- | ---: | ---: | ---: |",
+        "| database | events | measure | smsledger | baseline | ratio |",
+        "| --- | ---: | --- | ---: | ---: | ---: |",
         *(
-            f"| {r.size:,} | {r.what} | {r.ours} | {r.baseline} | {r.ratio} |"
+            f"| {r.database} | {r.size:,} | {r.what} | {r.ours} | {r.baseline}"
+            f" | {r.ratio} |"
             for r in report.rows
         ),
         "",
@@ -872,7 +656,14 @@ def main() -> None:
         help="a tiny run that checks every step works; its figures mean nothing",
     )
     parser.add_argument("--sizes", help="comma-separated ledger sizes")
-    parser.add_argument("--workers", type=int, default=2, help="server processes")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="server processes on PostgreSQL"
+    )
+    parser.add_argument(
+        "--databases",
+        default="postgresql,sqlite",
+        help="comma-separated, of postgresql and sqlite (default %(default)s)",
+    )
     parser.add_argument(
         "--output",
         help="where to write the table (default: "
@@ -881,7 +672,8 @@ def main() -> None:
     parser.add_argument(
         "--database-prefix",
         default="smsledger_bench",
-        help="ledgers are generated in databases PREFIX_SIZE (default %(default)s)",
+        help="ledgers are generated in databases PREFIX_SIZE, on SQLite in"
+        " var/bench/PREFIX_SIZE.db (default %(default)s)",
     )
     parser.add_argument(
         "--drop", action="store_true", help="drop the generated databases afterwards"
@@ -926,15 +718,17 @@ def main() -> None:
         )
     if args.sizes:
         plan.sizes = [int(s) for s in args.sizes.split(",")]
+    databases = stores(args.databases.split(","), ADMIN_URL, ROOT)
     report = Report()
-    for size in plan.sizes:
-        measure(size, ADMIN_URL, plan, args, report)
+    for store in databases:
+        for size in plan.sizes:
+            measure(size, store, plan, args, report)
     output = args.output or (
         None if args.smoke or args.quick else "docs/PERFORMANCE.md"
     )
     if output:
         command = "scripts/bench " + shlex.join(sys.argv[1:])
-        write(report, ROOT / output, command.strip())
+        write(report, ROOT / output, command.strip(), databases)
         print(f"written to {output}")
 
 
