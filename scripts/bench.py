@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,9 @@ from domain.interactions import Interaction
 from domain.routing import decide
 from ledger import audit
 from ledger.application import Ledger
+from projections.postgres import LedgerPostgresRecorder
+from projections.rebuild import EventDecoder
+from projections.setwise import Plans, SetwiseWriter, stream_events
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -263,12 +267,48 @@ def child(command: list[str]) -> dict[str, Any]:
     return result
 
 
+def fold_only(ledger: Ledger) -> int:
+    """Read, decode and fold the whole ledger as a rebuild does, its writes
+    collected and dropped: how fast a rebuild could go if writing its view
+    cost nothing."""
+    recorder, view = ledger.recorder, ledger.view
+    decoder = EventDecoder(ledger.mapper)
+    rows: Iterator[tuple[Any, ...]]
+    if isinstance(recorder, LedgerPostgresRecorder):
+        rows = stream_events(recorder, 0, ledger.head())
+    else:
+        rows = notifications(recorder)
+    count = 0
+    while page := list(islice(rows, 5000)):
+        events = [
+            (decoder.decode(*row[1:]), row[0])
+            for row in page
+            if decoder.event_class(row[1]).__qualname__ in view.HANDLERS
+        ]
+        view.apply_to(SetwiseWriter(Plans()), 0, events)
+        count += len(page)
+    return count
+
+
+def notifications(recorder: Any) -> Iterator[tuple[Any, ...]]:
+    """The stored events a page at a time, as a rebuild on SQLite reads them."""
+    position = 0
+    while page := recorder.select_notifications(
+        position, 5000, inclusive_of_start=False
+    ):
+        for n in page:
+            yield int(n.id), n.topic, n.state, n.originator_id, n.originator_version
+        position = int(page[-1].id)
+
+
 def run_child(args: list[str]) -> None:
     step, url = args
     ledger = Ledger(url)
     began = time.perf_counter()
     if step == "rebuild":
         events = ledger.rebuild_views().events
+    elif step == "fold":
+        events = fold_only(ledger)
     else:
         stats = audit.StreamStats()
         report = audit.verify(ledger, stats=stats)
@@ -427,6 +467,8 @@ def measure_on(
 
     rebuild = child(["rebuild", url])
     rebuild_rate = rebuild["events"] / rebuild["seconds"]
+    fold = child(["fold", url])
+    fold_rate = fold["events"] / fold["seconds"]
     scan = store.raw_scan_rate(url)
     runner = store.stock_runner_rate(url, min(plan.runner_events, fx.events))
     report.add(
@@ -435,6 +477,13 @@ def measure_on(
         per_s(rebuild_rate),
         per_s(scan),
         ratio(rebuild_rate, scan),
+    )
+    report.add(
+        size,
+        "rebuild's read, decode and fold alone (nothing written) vs raw ordered scan",
+        per_s(fold_rate),
+        per_s(scan),
+        ratio(fold_rate, scan),
     )
     if runner is not None:
         report.add(

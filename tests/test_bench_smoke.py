@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MEASURES = (
     "routing in process p99",
     "rebuild vs raw ordered scan",
+    "rebuild's read, decode and fold alone",
     "audit verify",
     "record over HTTP, 32 clients, vs plain save",
     "route over HTTP at 20/s p99",
