@@ -192,7 +192,9 @@ class Report:
 
 
 def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.2f} ms"
+    value = seconds * 1000
+    # A query of SQLite's, in process, takes microseconds.
+    return f"{value:.3f} ms" if value < 0.1 else f"{value:.2f} ms"
 
 
 def per_s(rate: float) -> str:
