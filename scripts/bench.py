@@ -144,7 +144,7 @@ def generate(ledger: Ledger, events: int, seed: int = 1) -> Fixture:
             inbound = InboundSms(
                 ctx.account_id, f"g{i}", sender, fx.number, "hi", START
             )
-            ledger._decide(ctx, inbound)
+            ledger.view.run_reads(ledger._decide(ctx, inbound))
             batch.append(inbound)
         if len(batch) >= 500:
             ledger.save(*batch)  # a bulk import: one transaction per batch

@@ -7,6 +7,10 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import bench  # noqa: E402
+
 MEASURES = (
     "routing in process p99",
     "rebuild vs raw ordered scan",
@@ -48,3 +52,19 @@ def test_bench_smoke_run_measures_every_step(postgres_admin_url, tmp_path):
             )
     # The stock runner needs subscriptions, which only PostgreSQL offers here.
     assert ("PostgreSQL", "rebuild vs stock ProjectionRunner") in measured
+
+
+def test_generated_ledger_has_routed_inbound_sms(ledger):
+    bench.generate(ledger, 3000)
+
+    with ledger.view.snapshot() as tx:
+        tx.curs.execute(
+            ledger.view.sql(
+                "SELECT rule FROM sl_decisions WHERE status = 'routed'", tx.version
+            )
+        )
+        rules = {
+            next(iter(row.values())) if isinstance(row, dict) else row[0]
+            for row in tx.fetchall()
+        }
+    assert {"previous_sms", "previous_call", "unknown_sender"} <= rules
