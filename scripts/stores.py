@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -343,13 +343,12 @@ class SQLite:
         """Move the write-ahead log into the database file, as a checkpoint
         would during the measurement. No ANALYZE: the service never runs one
         on SQLite, so the planner works without statistics there."""
-        with self._connect(url) as conn:
+        with closing(self._connect(url)) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return "checkpointed"
 
     def indexed_select(self, url: str, fx: Any, samples: int) -> list[float]:
-        conn = self._connect(url)
-        try:
+        with closing(self._connect(url)) as conn:
             row = conn.execute(
                 "SELECT version FROM smsledger_views WHERE name = 'routing'"
             ).fetchone()
@@ -360,24 +359,19 @@ class SQLite:
             return timed_queries(
                 lambda *key: conn.execute(statement, key).fetchall(), fx, samples
             )
-        finally:
-            conn.close()
 
     def raw_scan_rate(self, url: str) -> float:
-        conn = self._connect(url)
-        try:
+        with closing(self._connect(url)) as conn:
             began = time.perf_counter()
             curs = conn.execute("SELECT rowid, * FROM stored_events ORDER BY rowid")
             rows = 0
             while chunk := curs.fetchmany(5000):
                 rows += len(chunk)
             return rows / (time.perf_counter() - began)
-        finally:
-            conn.close()
 
     def _raw_inserter(self, url: str) -> Callable[[], None]:
         """A one-row insert transaction, on a connection of the calling thread's."""
-        with self._connect(url) as conn:
+        with closing(self._connect(url)) as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS bench_raw"
                 " (id INTEGER PRIMARY KEY, body TEXT)"
