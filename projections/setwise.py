@@ -334,11 +334,13 @@ class SetwiseWriter:
             return False
         if any(s != statement for s, _ in writes):
             return False
-        key = itemgetter(*parsed.keyed.values())
-        # In key order, the index is written where it was just read; rows of
-        # one key keep their order. Keys with NULLs do not sort: left as they are.
-        with suppress(TypeError):
-            writes.sort(key=lambda write: key(write[1]))
+        if parsed.table not in self.plans.deferred:
+            key = itemgetter(*parsed.keyed.values())
+            # In key order, the index is written where it was just read; rows of
+            # one key keep their order. Keys with NULLs do not sort: left as
+            # they are. A table without its indexes yet has nothing to gain.
+            with suppress(TypeError):
+                writes.sort(key=lambda write: key(write[1]))
         try:
             with curs.connection.transaction(), curs.copy(parsed.copy) as copy:
                 for _, params in writes:

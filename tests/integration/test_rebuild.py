@@ -1,9 +1,13 @@
 """The routing view rebuilt from the ledger alone answers exactly as before."""
 
+import sys
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from ledger.application import Ledger
 from projections.postgres import PostgresRoutingView
+from projections.rebuild import SWITCH_INTERVAL
 from tests.integration.test_routing import JANE, NUMBER
 
 PHONES = [JANE, "+14155550122", "+14155550133", "+14155550144"]
@@ -111,3 +115,19 @@ def test_rebuilt_tables_have_the_planners_statistics(ledger, account):
             name = ledger.view.sql(f"sl_{table}", report.new_version)
             curs.execute(ledger.view.sql(statistics, 0), (name,))
             assert curs.fetchone()["n"] > 0, name
+
+
+def test_rebuild_shortens_the_switch_interval_only_while_it_folds_pages(
+    ledger, account
+):
+    build_history(ledger, account)
+    before = sys.getswitchinterval()
+    during = []
+
+    ledger.rebuild_views(
+        progress=lambda *_: during.append(sys.getswitchinterval()), page_size=5
+    )
+
+    assert sys.getswitchinterval() == before
+    if isinstance(ledger.view, PostgresRoutingView):  # pages go to another thread
+        assert min(during) == pytest.approx(SWITCH_INTERVAL)
