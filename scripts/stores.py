@@ -15,12 +15,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import loadgen
+import psutil
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
@@ -113,6 +114,30 @@ async def at_rate_in_threads(
 
 
 # PostgreSQL.
+
+
+def server_cpu(url: str) -> float | None:
+    """Seconds of CPU the PostgreSQL server behind `url` has used so far, the
+    backends that have exited included (their postmaster reaps them); None for
+    SQLite, which has no server, or for a server on another machine."""
+    if not url.startswith("postgresql") or urlsplit(url).hostname not in LOCAL:
+        return None
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    assert row
+    postmaster = psutil.Process(row[0]).parent()
+    assert postmaster
+    times = postmaster.cpu_times()
+    seconds: float = times.user + times.system
+    seconds += times.children_user + times.children_system
+    for process in postmaster.children():
+        with suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            seconds += times.user + times.system
+    return seconds
+
+
+LOCAL = {None, "localhost", "127.0.0.1", "::1"}
 
 
 class Postgres:

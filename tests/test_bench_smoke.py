@@ -52,6 +52,10 @@ def test_bench_smoke_run_measures_every_step(postgres_admin_url, tmp_path):
             )
     # The stock runner needs subscriptions, which only PostgreSQL offers here.
     assert ("PostgreSQL", "rebuild vs stock ProjectionRunner") in measured
+    # The server's CPU is read off its processes: PostgreSQL is on this machine.
+    assert any(
+        d == "PostgreSQL" and m.startswith("rebuild CPU per event") for d, m in measured
+    )
 
 
 def test_generated_ledger_has_routed_inbound_sms(ledger):
