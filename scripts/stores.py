@@ -119,14 +119,20 @@ async def at_rate_in_threads(
 def server_cpu(url: str) -> float | None:
     """Seconds of CPU the PostgreSQL server behind `url` has used so far, the
     backends that have exited included (their postmaster reaps them); None for
-    SQLite, which has no server, or for a server on another machine."""
+    SQLite, which has no server, or for a server on another machine (or in a
+    container, whose processes this one cannot see)."""
     if not url.startswith("postgresql") or urlsplit(url).hostname not in LOCAL:
         return None
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url) as conn:  # open, so its backend is there to see
         row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    assert row
-    postmaster = psutil.Process(row[0]).parent()
-    assert postmaster
+        assert row
+        try:
+            backend = psutil.Process(row[0])
+            postmaster = backend.parent()
+            if backend.name() != "postgres" or postmaster is None:
+                return None
+        except psutil.NoSuchProcess:
+            return None
     times = postmaster.cpu_times()
     seconds: float = times.user + times.system
     seconds += times.children_user + times.children_system
