@@ -1,10 +1,13 @@
 """Rebuild the routing view from the ledger alone, while the service runs.
 
 A new version of the view's tables is built beside the live one, many events
-per transaction, each page recording how far it got. When it has nearly caught
-up, one transaction holds the append lock, folds the last events and makes the
-new version live; the old one is then dropped. Routing reads the live version
-throughout, so no answer is ever made from a half-built view.
+per transaction, each page recording how far it got. Once it has folded the
+ledger as it was when it began, the version gets the indexes it was filled
+without and the planner's statistics. When it has nearly caught up with what
+was appended since, one transaction holds the append lock, folds the last
+events and makes the new version live; the old one is then dropped. Routing
+reads the live version throughout, so no answer is ever made from a half-built
+view.
 
 On PostgreSQL the ledger is read as one stream and each page's writes are sent
 set-wise (`projections.setwise`); the fold itself is the live one,
@@ -84,14 +87,18 @@ class Rebuilder:
             self.view.drop_version(curs, new)
             self.view.create_version(curs, new)
             self.view.record_build(curs, new, 0)
-        position, folded = self._catch_up(new, 0, progress)
+        position, folded = self._fold_to_head(new, 0, progress)
         self.plans.deferring = False
-        if self.plans.deferred:  # indexes left to make once the tables are full
-            with datastore.transaction(commit=True) as curs:
-                for table in list(self.plans.deferred):
-                    self.plans.make_indexes(curs, table)
-            position, more = self._catch_up(new, position, progress)
-            folded += more
+        with datastore.transaction(commit=True) as curs:
+            # Indexes left to make once the tables are full.
+            for table in list(self.plans.deferred):
+                self.plans.make_indexes(curs, table)
+            # The planner's statistics before the switch, so that routing's
+            # first reads of the new version are planned with them. Not under
+            # the append lock: sampling every table takes a while.
+            self.view.analyze_version(curs, new)
+        position, more = self._catch_up(new, position, progress)
+        folded += more
         with self.recorder.appends_locked() as curs:
             rest = [
                 (int(n.id), n.topic, n.state, n.originator_id, n.originator_version)
@@ -110,11 +117,20 @@ class Rebuilder:
         folded += len(rest)
         if progress:
             progress(position, position)
-        # Not under the append lock: sampling every table takes a while.
-        with datastore.transaction(commit=True) as curs:
-            self.view.analyze_version(curs, new)
         self._drop(old)
         return RebuildReport(old, new, folded, position)
+
+    def _fold_to_head(
+        self, version: int, position: int, progress: Progress | None
+    ) -> tuple[int, int]:
+        """Fold up to the head as it is now, however little that is; where it
+        got, and how many events it folded."""
+        head = int(self.recorder.max_notification_id() or 0)
+        if progress:
+            progress(position, head)
+        if head <= position:
+            return position, 0
+        return head, self._fold(version, position, head, progress)
 
     def _catch_up(
         self, version: int, position: int, progress: Progress | None
@@ -128,9 +144,14 @@ class Rebuilder:
                 progress(position, head)
             if head - position <= self.page_size:
                 return position, folded
-            fold = self._fold_pages_setwise if self.setwise else self._fold_pages
-            folded += fold(version, position, head, progress)
+            folded += self._fold(version, position, head, progress)
             position = head
+
+    def _fold(
+        self, version: int, position: int, head: int, progress: Progress | None
+    ) -> int:
+        fold = self._fold_pages_setwise if self.setwise else self._fold_pages
+        return fold(version, position, head, progress)
 
     def _fold_pages(
         self, version: int, position: int, head: int, progress: Progress | None

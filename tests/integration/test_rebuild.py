@@ -99,22 +99,45 @@ def test_writes_after_a_rebuild_land_in_the_new_version(ledger, account):
     assert decision["recipient"]["email"] == "cat@example.org"
 
 
+def statistics(view, curs, table: str, version: int) -> int:
+    """How many of the planner's statistics a version's table has."""
+    query = (
+        "SELECT count(*) AS n FROM pg_stats WHERE tablename = %s"
+        if isinstance(view, PostgresRoutingView)
+        else "SELECT count(*) AS n FROM sqlite_stat1 WHERE tbl = %s"
+    )
+    curs.execute(view.sql(query, 0), (view.sql(f"sl_{table}", version),))
+    return int(curs.fetchone()["n"])
+
+
 def test_rebuilt_tables_have_the_planners_statistics(ledger, account):
     """Filled in bulk, they would have none until autovacuum came by."""
     build_history(ledger, account)
 
     report = ledger.rebuild_views()
 
-    statistics = (
-        "SELECT count(*) AS n FROM pg_stats WHERE tablename = %s"
-        if isinstance(ledger.view, PostgresRoutingView)
-        else "SELECT count(*) AS n FROM sqlite_stat1 WHERE tbl = %s"
-    )
     with ledger.view.datastore.transaction(commit=False) as curs:
         for table in ("notes", "contact_phones", "users"):
-            name = ledger.view.sql(f"sl_{table}", report.new_version)
-            curs.execute(ledger.view.sql(statistics, 0), (name,))
-            assert curs.fetchone()["n"] > 0, name
+            assert statistics(ledger.view, curs, table, report.new_version) > 0, table
+
+
+def test_rebuilt_version_has_the_planners_statistics_when_it_goes_live(
+    ledger, account, monkeypatch
+):
+    """So routing's first reads of it are planned with them."""
+    build_history(ledger, account)
+    view = ledger.view
+    switch = view.set_live_version
+    at_switch = {}
+
+    def set_live_version(curs, version):
+        at_switch[version] = statistics(view, curs, "notes", version)
+        switch(curs, version)
+
+    monkeypatch.setattr(view, "set_live_version", set_live_version)
+    report = ledger.rebuild_views()
+
+    assert at_switch[report.new_version] > 0
 
 
 def test_rebuild_shortens_the_switch_interval_only_while_it_folds_pages(
