@@ -6,6 +6,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger.mail import DEFAULT_MAIL_FROM, DEFAULT_MAILDIR
+from ledger.secret import DEFAULT_SECRET_KEY_FILE, load_secret_key
 from ledger.storage import DEFAULT_DATABASE_URL
 
 
@@ -31,3 +32,11 @@ class Settings(BaseSettings):
     )
     # Larger bodies are refused with 413 before they are parsed.
     max_body_bytes: int = 256 * 1024
+    # Signs sessions and links, encrypts provider secrets; see `secret`.
+    secret_key: SecretStr | None = None
+    secret_key_file: str = DEFAULT_SECRET_KEY_FILE
+
+    def secret(self) -> str:
+        """SECRET_KEY, or the one kept under ./var/ (made on first use)."""
+        given = self.secret_key.get_secret_value() if self.secret_key else None
+        return load_secret_key(given, self.secret_key_file)
