@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
+from typing import Any
 
 import uvicorn
+from uvicorn.supervisors.multiprocess import Multiprocess
 
 from api.settings import Settings
 from domain.errors import InvalidInput
-from ledger.storage import persistence_env
+from ledger.storage import Unreachable, check_reachable, where_data_lives
 
 log = logging.getLogger("smsledger")
 
-
-def where_data_lives(database_url: str) -> str:
-    env = persistence_env(database_url)
-    if "SQLITE_DBNAME" in env:
-        return f"SQLite file {Path(env['SQLITE_DBNAME']).resolve()}"
-    # Never the password: this goes to the log.
-    return (
-        f"PostgreSQL database {env['POSTGRES_DBNAME']!r} on "
-        f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']} as {env['POSTGRES_USER']}"
-    )
+# How long the workers may take to start serving before the log says so.
+WORKERS_READY_SECONDS = 60
 
 
 def first_account_hint(settings: Settings) -> str:
@@ -40,13 +33,8 @@ def first_account_hint(settings: Settings) -> str:
     )
 
 
-def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="smsledger: %(message)s")
-    settings = Settings()
-    try:
-        log.info("data: %s", where_data_lives(settings.database_url))
-    except InvalidInput as error:
-        sys.exit(f"smsledger: {error}")
+def announce(settings: Settings) -> None:
+    """Said once every worker serves, never before."""
     log.info(
         "listening on http://%s:%s with %d worker%s; docs at /docs",
         settings.host,
@@ -55,8 +43,47 @@ def main() -> None:
         "" if settings.workers == 1 else "s",
     )
     log.info("%s", first_account_hint(settings))
+
+
+class Server(uvicorn.Server):
+    """One process: announced once its socket is bound and its app started."""
+
+    def __init__(self, config: uvicorn.Config, settings: Settings) -> None:
+        super().__init__(config)
+        self.settings = settings
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            announce(self.settings)
+
+
+class Workers(Multiprocess):
+    """Several processes on one socket: announced once each one serves."""
+
+    def __init__(self, config: uvicorn.Config, settings: Settings) -> None:
+        super().__init__(config, sockets=[config.bind_socket()])
+        self.settings = settings
+
+    def init_processes(self) -> None:
+        super().init_processes()
+        if all(
+            process.wait_until_ready(WORKERS_READY_SECONDS, self.should_exit)
+            for process in self.processes
+        ):
+            announce(self.settings)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="smsledger: %(message)s")
+    settings = Settings()
+    try:
+        log.info("data: %s", where_data_lives(settings.database_url))
+        check_reachable(settings.database_url)
+    except (InvalidInput, OSError, Unreachable) as error:
+        sys.exit(f"smsledger: {error}")
     # Each worker process builds its own app from the same environment.
-    uvicorn.run(
+    config = uvicorn.Config(
         "api.app:create_app",
         factory=True,
         host=settings.host,
@@ -64,6 +91,13 @@ def main() -> None:
         workers=settings.workers,
         access_log=settings.access_log,
     )
+    if settings.workers > 1:
+        Workers(config, settings).run()
+        return
+    server = Server(config, settings)
+    server.run()
+    if not server.started:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from ledger.storage import UNAVAILABLE
 
 PROBLEM = "application/problem+json"
 TYPES = "https://smsledger.dev/problems/"
 log = logging.getLogger("smsledger.api")
+# Seconds a client should wait before retrying while the database is away: the
+# service probes it five times a second and serves within one probe of its return.
+RETRY_AFTER_SECONDS = 2
 
 
 def problem(
@@ -106,6 +110,27 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+def unavailable_problem(exc: BaseException) -> JSONResponse | None:
+    """503 with Retry-After if the database is away, busy or locked; None if
+    `exc` is another error. Not logged: the outage is, once."""
+    if not isinstance(exc, UNAVAILABLE):
+        return None
+    return problem(
+        503,
+        "The database is unavailable or busy; nothing was recorded. "
+        f"Try again in {RETRY_AFTER_SECONDS} seconds.",
+        slug="unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    response = unavailable_problem(exc)
+    if response is None:
+        raise exc
+    return response
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 400:
@@ -116,6 +141,9 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    response = unavailable_problem(exc)
+    if response is not None:
+        return response
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return problem(500, "The server failed unexpectedly.")
 
@@ -124,6 +152,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(HTTPException, _http_error)
+    for unavailable in UNAVAILABLE:
+        app.add_exception_handler(unavailable, _unavailable)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -135,7 +165,8 @@ _MEANINGS = {
     409: "Contradicts what the ledger already holds.",
     413: "The body is larger than the server accepts.",
     422: "A field is invalid; `errors` names each one.",
-    503: "Not ready to route: `detail` says what is missing.",
+    503: "The database is away or busy (retry after `Retry-After` seconds),"
+    " or, for /readyz, not ready to route: `detail` says what is missing.",
 }
 
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import Caller
-from api.errors import domain_problem
+from api.errors import domain_problem, unavailable_problem
 from api.limits import replay
 from domain.errors import DomainError
 from ledger.application import Ledger, Saved
@@ -86,8 +86,13 @@ class HotRoutes:
             return
         try:
             saved = await route.command(caller, parsed)
-        except DomainError as error:
-            problem = domain_problem(error)
+        except Exception as error:
+            # Mapped as the app maps them: outside it, no handler would.
+            problem = (
+                domain_problem(error)
+                if isinstance(error, DomainError)
+                else unavailable_problem(error)
+            )
             if problem is None:
                 raise
             await problem(scope, receive, send)

@@ -37,7 +37,7 @@ from domain.values import (
 )
 from ledger import audit
 from ledger.commit import GroupCommit
-from ledger.storage import persistence_env
+from ledger.storage import UNAVAILABLE, persistence_env
 from projections.outbox import Outbox
 from projections.persistence import Reads, RoutingView, as_stored, to_json
 from projections.rebuild import Progress, Rebuilder, RebuildReport
@@ -344,6 +344,8 @@ class Ledger(Application[UUID]):
         """What keeps the service from routing; empty when it is ready."""
         try:
             return self.view.readiness()
+        except UNAVAILABLE:  # logged once, where the outage is noticed
+            return ["the database does not answer"]
         except Exception:  # whatever the failure, the database did not answer
             log.exception("readiness check failed")
             return ["the database does not answer"]

@@ -17,6 +17,7 @@ from psycopg import ClientCursor
 from psycopg.sql import SQL, Identifier
 
 from projections.persistence import BatchTx, RoutingView
+from projections.pool import fail_fast_pool
 
 
 class ArrayBatchTx(BatchTx):
@@ -377,3 +378,8 @@ class _Statements:
 
 class Factory(PostgresFactory):
     application_recorder_class = LedgerPostgresRecorder
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        # Its pool is not open yet: replaced before any connection is made.
+        self.datastore.pool = fail_fast_pool(self.datastore)

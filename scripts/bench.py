@@ -433,6 +433,10 @@ class Plan:
     route_runs: int  # HTTP routing latency runs, each `seconds` long
     slices: int  # recording: ours and the baseline alternate, `seconds` in all
     runner_events: int  # events the stock runner is timed on
+    # Clients recording at once, one run each; connections of the open loop
+    # and of its baseline. Each is as many PostgreSQL connections.
+    clients: tuple[int, ...] = (1, 8, 32)
+    connections: int = loadgen.CONNECTIONS
 
 
 def measure(
@@ -524,10 +528,10 @@ def measure_on(
 
     settle(store, url)
     with (
-        store.plain_eventsourcing(url, 32) as save,
+        store.plain_eventsourcing(url, max(plan.clients)) as save,
         server(url, workers) as (port, pid),
     ):
-        for clients in (1, 8, 32):
+        for clients in plan.clients:
             noted, plain, stolen = recording_vs_plain(save, fx, port, clients, plan)
             raw = store.raw_insert_rate(url, clients, plan.seconds)
             report.add(
@@ -625,6 +629,7 @@ def routing_over_http(
                 plan.rate,
                 plan.seconds,
                 warmup=plan.warmup,
+                pool=plan.connections,
             )
         )
         stolen["ours"].append(steal.share() or 0.0)
@@ -632,7 +637,9 @@ def routing_over_http(
         each["ours"].append(percentiles(result.latencies)[2])
         errors += result.errors
         steal = Steal()
-        inserted = store.durable_inserts(url, plan.rate, plan.seconds, plan.warmup)
+        inserted = store.durable_inserts(
+            url, plan.rate, plan.seconds, plan.warmup, plan.connections
+        )
         stolen["durable"].append(steal.share() or 0.0)
         durable += inserted
         each["durable"].append(percentiles(inserted)[2])
@@ -766,6 +773,9 @@ def main() -> None:
             route_runs=1,
             slices=1,
             runner_events=200,
+            # Few connections: the suite runs it beside other tests on one server.
+            clients=(1, 4),
+            connections=4,
         )
     elif args.quick:
         plan = Plan(

@@ -98,12 +98,12 @@ def timed_queries(
 
 
 async def at_rate_in_threads(
-    insert: Callable[[], None], rate: float, seconds: float, warmup: float
+    insert: Callable[[], None], rate: float, seconds: float, warmup: float, threads: int
 ) -> list[float]:
     """Latencies of a blocking `insert` sent at `rate` from a pool of threads,
     as many as the HTTP load's connections."""
     loop = asyncio.get_running_loop()
-    with ThreadPoolExecutor(loadgen.CONNECTIONS) as pool:
+    with ThreadPoolExecutor(threads) as pool:
 
         async def send() -> bool:
             await loop.run_in_executor(pool, insert)
@@ -232,19 +232,19 @@ class Postgres:
                 conn.close()
 
     def durable_inserts(
-        self, url: str, rate: float, seconds: float, warmup: float
+        self, url: str, rate: float, seconds: float, warmup: float, connections: int
     ) -> list[float]:
         """Latencies of one-row INSERT transactions, each committed durably,
         sent at `rate` a second over as many connections as the HTTP load."""
         self._raw_table(url)
 
         async def run() -> list[float]:
-            connections = [
+            opened = [
                 await psycopg.AsyncConnection.connect(url, autocommit=True)
-                for _ in range(loadgen.CONNECTIONS)
+                for _ in range(connections)
             ]
             idle: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
-            for conn in connections:
+            for conn in opened:
                 idle.put_nowait(conn)
 
             async def send() -> bool:
@@ -262,7 +262,7 @@ class Postgres:
             try:
                 result = await loadgen.at_rate(send, rate, seconds, warmup)
             finally:
-                for conn in connections:
+                for conn in opened:
                     await conn.close()
             return result.latencies
 
@@ -422,10 +422,12 @@ class SQLite:
         return threaded_rate(lambda n: insert, threads, seconds)
 
     def durable_inserts(
-        self, url: str, rate: float, seconds: float, warmup: float
+        self, url: str, rate: float, seconds: float, warmup: float, connections: int
     ) -> list[float]:
         insert = self._raw_inserter(url)
-        return asyncio.run(at_rate_in_threads(insert, rate, seconds, warmup))
+        return asyncio.run(
+            at_rate_in_threads(insert, rate, seconds, warmup, connections)
+        )
 
     @contextmanager
     def plain_eventsourcing(

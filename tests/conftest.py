@@ -14,6 +14,14 @@ from ledger.application import AccountContext, Ledger
 
 LOCAL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
+# A connection budget: each Ledger this process opens, and each in the servers
+# and commands it starts (they inherit the environment), holds at most four
+# PostgreSQL connections, as the suite shares one server with others. The
+# library reads the keys prefixed with the application's name before the ones
+# `persistence_env` gives.
+os.environ.setdefault("LEDGER_POSTGRES_POOL_SIZE", "1")
+os.environ.setdefault("LEDGER_POSTGRES_MAX_OVERFLOW", "3")
+
 
 def _answers(url: str) -> bool:
     try:

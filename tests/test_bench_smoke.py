@@ -16,7 +16,7 @@ MEASURES = (
     "rebuild vs raw ordered scan",
     "rebuild's read, decode and fold alone",
     "audit verify",
-    "record over HTTP, 32 clients, vs plain save",
+    "record over HTTP, 4 clients, vs plain save",
     "route over HTTP at 20/s p99",
     "vs durable 1-row insert at 20/s",
     "peak RSS serve",

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import LedgerDep
-from api.errors import documented, problem
+from api.errors import RETRY_AFTER_SECONDS, documented, problem
 from api.schemas import Health, Ready
 
 router = APIRouter(tags=["health"])
@@ -23,5 +23,10 @@ def ready(ledger: LedgerDep) -> Any:
     view has its tables. A rebuild in progress is no obstacle. No key needed."""
     problems = ledger.readiness()
     if problems:
-        return problem(503, f"Not ready: {'; '.join(problems)}.", slug="not-ready")
+        return problem(
+            503,
+            f"Not ready: {'; '.join(problems)}.",
+            slug="not-ready",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     return {"status": "ready"}
