@@ -93,14 +93,15 @@ class Availability:
         try:
             self._probe()
         except Exception as error:
+            why = " ".join(str(error).split()) or type(error).__name__
             if self._down is None:
-                why = str(error).strip().splitlines()[0] if str(error) else repr(error)
-                self._down = (time.monotonic(), why)
                 log.warning(
                     "%s does not answer (%s): requests get 503 until it does",
                     self.name,
                     why,
                 )
+            # The latest reason: "shutting down" gives way to "refused".
+            self._down = (self._down[0] if self._down else time.monotonic(), why)
             return False
         return True
 
