@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 from ledger.application import Ledger
-from ledger.mail import PermanentFailure, TransientFailure, Transport, compose, mail_id
+from ledger.mail import PermanentFailure, TransientFailure, Transport, compose
 from projections.outbox import Claimed
 
 log = logging.getLogger("smsledger.delivery")
@@ -133,14 +133,14 @@ class DeliveryWorker:
             sent = True
             if self.fault is not None:
                 self.fault(item)
-            self.ledger.record_delivered(
-                item.account_id,
-                item.message_id,
-                mail_id(item.account_id, item.message_id),
-            )
+            record()
 
         try:
-            self.transport.send(self._compose(item), accepted)
+            mail = self._compose(item)
+            record = self.ledger.prepare_delivered(
+                item.account_id, item.message_id, mail["Message-ID"]
+            )
+            self.transport.send(mail, accepted)
         except Exception as error:
             if sent:
                 # Delivered, but not recorded: the lease runs out and the mail
