@@ -469,12 +469,26 @@ class Recipient(BaseModel):
     user_id: str | None = None
 
 
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class Delivery(BaseModel):
-    # Kept open: delivery records may carry more than these two fields.
+    # Kept open: delivery records may carry more than these fields.
     model_config = ConfigDict(extra="allow")
 
     email: Literal["pending", "sent", "failed"]
-    attempts: int
+    attempts: int = Field(description="Tries made so far, the one that delivered too.")
+    last_error: str | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="Why the last try did not deliver; absent once the mail is sent.",
+    )
+    next_attempt_at: datetime | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="When a pending mail that failed is tried again.",
+    )
 
 
 DECISION_EXAMPLE: dict[str, Any] = {

@@ -588,6 +588,27 @@ class Ledger(Application[UUID]):
             account_id, message_id, lambda sms: sms.record_delivered(mail_id)
         )
 
+    def prepare_delivered(
+        self, account_id: str, message_id: str, mail_id: str
+    ) -> Callable[[], None]:
+        """`record_delivered`, with its read done now: call the answer once the
+        mail server has the mail, and it makes one write. A crash between the
+        two sends the mail again, so the less time between them, the better."""
+        inbound: InboundSms = self.repository.get(
+            InboundSms.create_id(account_id, message_id)
+        )
+
+        def record() -> None:
+            if inbound.delivery != "pending":
+                return  # another worker recorded the outcome first
+            inbound.record_delivered(mail_id)
+            try:
+                self._save(inbound)
+            except IntegrityError:  # recorded meanwhile: read it again
+                self.record_delivered(account_id, message_id, mail_id)
+
+        return record
+
     def record_delivery_failure(
         self,
         account_id: str,

@@ -2,11 +2,14 @@
 
 The outbox is folded from the ledger with the decisions, so a decision that
 was recorded has a mail waiting for it, whatever crashes afterwards. A worker
-claims due mails with a lease, sends each, and records the outcome as an
-event; that event closes the mail in the outbox. A worker that dies between
-sending and recording leaves the lease to run out, and the mail is sent again
-under the same Message-ID, so the recipient's mail system sees one mail.
-Several workers, in one process or many, share the outbox through the leases.
+claims due mails with a short lease, which a heartbeat renews while the worker
+is busy with them, sends each, and records the outcome as an event; that event
+closes the mail in the outbox. Every try that does not deliver, whatever went
+wrong, is recorded on the decision with its error and the time of the next try.
+A worker that dies leaves its leases to run out within seconds; a mail it had
+sent but not recorded is sent again under the same Message-ID, so the
+recipient's mail system sees one mail. Several workers, in one process or
+many, share the outbox through the leases.
 """
 
 from __future__ import annotations
@@ -15,16 +18,21 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 
 from ledger.application import Ledger
-from ledger.mail import PermanentFailure, TransientFailure, Transport, compose, mail_id
+from ledger.mail import PermanentFailure, TransientFailure, Transport, compose
 from projections.outbox import Claimed
 
 log = logging.getLogger("smsledger.delivery")
 
 Clock = Callable[[], datetime]
+# Short, so that a dead worker's mails go out within seconds; a live worker's
+# heartbeat renews its leases three times a lease.
+LEASE = timedelta(seconds=5)
 
 
 def utc_now() -> datetime:
@@ -58,7 +66,7 @@ class DeliveryWorker:
         *,
         mail_from: str,
         batch: int = 10,
-        lease: timedelta = timedelta(seconds=90),
+        lease: timedelta = LEASE,
         poll: float = 0.5,
         clock: Clock = utc_now,
         rand: Callable[[], float] = random.random,
@@ -84,40 +92,89 @@ class DeliveryWorker:
         claimed = self.ledger.outbox.claim(
             self.owner, now, now + self.lease, self.batch
         )
-        for item in claimed:
-            self._deliver(item)
+        if claimed:
+            with self._heartbeat(claimed):
+                for item in claimed:
+                    self._deliver(item)
         return len(claimed)
 
+    @contextmanager
+    def _heartbeat(self, claimed: Sequence[Claimed]) -> Iterator[None]:
+        """Renew the leases on `claimed` while the batch is being sent."""
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(self.lease.total_seconds() / 3):
+                try:
+                    until = self.clock() + self.lease
+                    self.ledger.outbox.renew_all(claimed, self.owner, until)
+                except Exception:
+                    # Each mail's own renewal, just before it is sent, still
+                    # says whether its lease held.
+                    log.warning("could not renew mail leases", exc_info=True)
+
+        thread = threading.Thread(target=beat, name="smsledger-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
     def _deliver(self, item: Claimed) -> None:
-        # The lease must outlast the send; renewing it also says whether it
-        # ran out while earlier mails of the batch were sent.
+        # Renewing also says whether the lease ran out (another worker may be
+        # sending this mail), on the live version of the view.
         if not self.ledger.outbox.renew(item, self.owner, self.clock() + self.lease):
             return
+        sent = False
+
+        def accepted() -> None:
+            nonlocal sent
+            sent = True
+            if self.fault is not None:
+                self.fault(item)
+            record()
+
+        try:
+            mail = self._compose(item)
+            record = self.ledger.prepare_delivered(
+                item.account_id, item.message_id, mail["Message-ID"]
+            )
+            self.transport.send(mail, accepted)
+        except Exception as error:
+            if sent:
+                # Delivered, but not recorded: the lease runs out and the mail
+                # is sent again, under the same Message-ID.
+                raise
+            self._record_failure(item, error)
+
+    def _compose(self, item: Claimed) -> EmailMessage:
         decision = self.ledger.view.decision(item.account_id, item.message_id)
-        assert decision is not None, item
+        if decision is None:
+            raise PermanentFailure("the decision is not in the routing view")
         contacts = [
             self.ledger.view.contact(item.account_id, contact_id)
             or {"contact_id": contact_id, "name": None}
             for contact_id in decision["contact_ids"]
         ]
-        mail = compose(
-            decision, contacts, mail_from=self.mail_from, decided_at=item.routed_at
-        )
         try:
-            self.transport.send(mail)
-        except (TransientFailure, PermanentFailure) as failure:
-            self._record_failure(item, failure)
-            return
-        if self.fault is not None:
-            self.fault(item)
-        self.ledger.record_delivered(
-            item.account_id, item.message_id, mail_id(item.account_id, item.message_id)
-        )
+            return compose(
+                decision, contacts, mail_from=self.mail_from, decided_at=item.routed_at
+            )
+        except Exception as error:
+            # Made the same way on every try: no use trying for ever.
+            raise PermanentFailure(
+                f"cannot compose the mail: {type(error).__name__}: {error}"
+            ) from error
 
-    def _record_failure(
-        self, item: Claimed, failure: TransientFailure | PermanentFailure
-    ) -> None:
-        permanent = isinstance(failure, PermanentFailure)
+    def _record_failure(self, item: Claimed, error: Exception) -> None:
+        """Record a try that did not deliver on the decision: its error, and
+        when the next try is. Any error but a refusal is worth another try."""
+        permanent = isinstance(error, PermanentFailure)
+        if isinstance(error, PermanentFailure | TransientFailure):
+            reason = str(error)
+        else:
+            reason = f"{type(error).__name__}: {error}"
         decision = self.ledger.view.decision(item.account_id, item.message_id)
         attempts = decision["delivery"]["attempts"] if decision else 0
         retry_at = self.clock() + backoff(attempts + 1, rand=self.rand)
@@ -125,13 +182,13 @@ class DeliveryWorker:
             "mail for %s not delivered (try %d): %s",
             item.message_id,
             attempts + 1,
-            failure,
+            reason,
         )
         self.ledger.record_delivery_failure(
             item.account_id,
             item.message_id,
             permanent=permanent,
-            error=str(failure),
+            error=reason,
             retry_at=retry_at,
         )
 

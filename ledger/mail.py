@@ -4,14 +4,20 @@
 `smtp+starttls://user:pass@host:port` and `smtps://user:pass@host:port`
 (implicit TLS). Without it, mails go to a Maildir under `./var/`, where a
 mail client or `ls` shows them.
+
+A transport calls `accepted` as soon as the mail is delivered, before it
+closes the session: the worker records the delivery there, so that a crash
+between the two, which would send the mail again, has as little time as it can.
 """
 
 from __future__ import annotations
 
-import mailbox
+import os
+import re
 import smtplib
 import ssl
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
@@ -90,8 +96,17 @@ class PermanentFailure(Exception):
     """The mail server refused the mail itself (5xx)."""
 
 
+Accepted = Callable[[], None]
+
+
+def _nothing() -> None:
+    pass
+
+
 class Transport(Protocol):
-    def send(self, mail: EmailMessage) -> None: ...
+    def send(self, mail: EmailMessage, accepted: Accepted = _nothing) -> None:
+        """Deliver `mail`, calling `accepted` once it is delivered; raise
+        TransientFailure or PermanentFailure when it is not."""
 
 
 class SmtpTransport:
@@ -119,23 +134,34 @@ class SmtpTransport:
         self.timeout = timeout
         self.tls = tls or ssl.create_default_context()
 
-    def send(self, mail: EmailMessage) -> None:
+    def send(self, mail: EmailMessage, accepted: Accepted = _nothing) -> None:
+        session = self._open()
         try:
-            with self._connect() as session:
-                if self.scheme == "smtp+starttls":
-                    session.starttls(context=self.tls)
-                if self.user is not None:
-                    session.login(self.user, self.password)
-                session.send_message(mail)
-        except smtplib.SMTPRecipientsRefused as refused:
-            ((code, reply),) = refused.recipients.values()
-            raise _failure(code, reply) from refused
-        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
-            raise _failure(error.smtp_code, error.smtp_error) from error
+            _submit(session, mail)
+            # Before QUIT: the server has the mail, and each round trip until
+            # it is recorded is time in which a crash sends it twice.
+            accepted()
+        finally:
+            try:
+                session.quit()
+            except (smtplib.SMTPException, OSError):
+                session.close()
+
+    def _open(self) -> smtplib.SMTP:
+        """A session ready to take mail: connected, TLS and login done."""
+        try:
+            session = self._connect()
         except (smtplib.SMTPException, OSError) as error:
-            # Cannot connect, TLS or login failed, or the session broke off,
-            # perhaps after the server took the mail: all worth another try.
-            raise TransientFailure(f"{type(error).__name__}: {error}") from error
+            raise _transient(error) from error
+        try:
+            if self.scheme == "smtp+starttls":
+                session.starttls(context=self.tls)
+            if self.user is not None:
+                session.login(self.user, self.password)
+        except (smtplib.SMTPException, OSError) as error:
+            session.close()
+            raise _transient(error) from error
+        return session
 
     def _connect(self) -> smtplib.SMTP:
         if self.scheme == "smtps":
@@ -145,6 +171,25 @@ class SmtpTransport:
         return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
 
 
+def _submit(session: smtplib.SMTP, mail: EmailMessage) -> None:
+    try:
+        session.send_message(mail)
+    except smtplib.SMTPRecipientsRefused as refused:
+        ((code, reply),) = refused.recipients.values()
+        raise _failure(code, reply) from refused
+    except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+        raise _failure(error.smtp_code, error.smtp_error) from error
+    except (smtplib.SMTPException, OSError) as error:
+        # The session broke off, perhaps after the server took the mail.
+        raise _transient(error) from error
+
+
+def _transient(error: Exception) -> TransientFailure:
+    # Cannot connect, TLS or login failed, the session broke: all worth
+    # another try.
+    return TransientFailure(f"{type(error).__name__}: {error}")
+
+
 def _failure(code: int, reply: bytes | str) -> Exception:
     text = reply.decode(errors="replace") if isinstance(reply, bytes) else reply
     message = f"{code} {text}"
@@ -152,15 +197,60 @@ def _failure(code: int, reply: bytes | str) -> Exception:
 
 
 class MaildirTransport:
-    """Writes each mail into a Maildir, for running without a mail server."""
+    """Writes each mail into a Maildir, for running without a mail server.
+
+    The file is named after the mail's Message-ID, so writing the same mail
+    again (a retry after a crash) leaves the one file there is."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
 
-    def send(self, mail: EmailMessage) -> None:
-        # Created with the first mail, so that a service that sends none
-        # leaves no folder behind.
-        mailbox.Maildir(self.path, create=True).add(mail)
+    def send(self, mail: EmailMessage, accepted: Accepted = _nothing) -> None:
+        name = maildir_name(mail["Message-ID"])
+        if not self._holds(name):
+            self._write(name, mail.as_bytes())
+        accepted()
+
+    def _holds(self, name: str) -> bool:
+        """Whether the mail is there, unread in new/ or moved to cur/ by a
+        mail client, which adds `:2,` and flags to the name."""
+        if (self.path / "new" / name).exists():
+            return True
+        cur = self.path / "cur"
+        return cur.is_dir() and any(
+            entry.name == name or entry.name.startswith(f"{name}:")
+            for entry in os.scandir(cur)
+        )
+
+    def _write(self, name: str, data: bytes) -> None:
+        # Made with the first mail, so that a service that sends none leaves
+        # no folder behind; parents too, as ./var/ may not exist yet.
+        for folder in ("tmp", "new", "cur"):
+            (self.path / folder).mkdir(parents=True, exist_ok=True)
+        tmp = self.path / "tmp" / f"{name}.{os.getpid()}.{uuid.uuid4().hex}"
+        try:
+            with tmp.open("xb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            # Whole or not at all; a second writer of the same mail replaces
+            # it with the same bytes.
+            tmp.rename(self.path / "new" / name)
+        finally:
+            tmp.unlink(missing_ok=True)
+        new = os.open(self.path / "new", os.O_RDONLY)
+        try:
+            os.fsync(new)  # the rename is durable before it is recorded
+        finally:
+            os.close(new)
+
+
+def maildir_name(message_id: str | None) -> str:
+    """A Maildir file name for a Message-ID: no `/`, no `:`, nothing odd."""
+    name = re.sub(r"[^A-Za-z0-9._@-]", "_", (message_id or "").strip().strip("<>"))
+    if name.strip("."):
+        return name
+    raise ValueError(f"no file name can be made of the Message-ID {message_id!r}")
 
 
 def transport(smtp_url: str | None, maildir: str | Path = DEFAULT_MAILDIR) -> Transport:

@@ -4,12 +4,14 @@ The outbox (`sl_outbox`) and the alerts (`sl_alerts`) are tables of the
 routing view, folded from the ledger with everything else, so they are rebuilt
 with it. A worker claims due mails in ledger order and holds a lease on each
 while it sends; the lease is a note in the view, not in the ledger, and the
-outcome recorded in the ledger releases it.
+outcome recorded in the ledger releases it. A rebuilt view has no leases of its
+own, so the switch to it carries the live ones over (`carry_leases`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -39,10 +41,19 @@ class Outbox:
     )
     # Renewing also proves the lease is still this worker's: one whose lease
     # ran out must not send, as another may be sending the same mail.
-    RENEW = (
+    EXTEND = (
         "UPDATE sl_outbox SET lease_until = %s"
         " WHERE account_id = %s AND message_id = %s AND lease_owner = %s"
-        " AND status = 'pending' RETURNING message_id"
+        " AND status = 'pending'"
+    )
+    RENEW = EXTEND + " RETURNING message_id"
+    # The leases of one version given to the same mails in another, which
+    # only a rebuild's switch writes: {old} names the live version's table.
+    CARRY_LEASES = (
+        "UPDATE sl_outbox SET lease_owner = o.lease_owner, lease_until = o.lease_until"
+        " FROM {old} AS o WHERE o.account_id = sl_outbox.account_id"
+        " AND o.message_id = sl_outbox.message_id AND o.lease_owner IS NOT NULL"
+        " AND sl_outbox.status = 'pending'"
     )
     SELECT_ALERTS = (
         "SELECT a.position, d.document FROM sl_alerts a"
@@ -87,6 +98,19 @@ class Outbox:
             )
             return tx.fetchone() is not None
 
+    def renew_all(
+        self, claimed: Sequence[Claimed], owner: str, lease_until: datetime
+    ) -> None:
+        """Extend `owner`'s leases on those of `claimed` that are still its own
+        and not yet sent: the heartbeat of a worker busy with a batch."""
+        with self.view.writing() as tx:
+            until = time_key(lease_until)
+            statement = self.view.sql(self.EXTEND, tx.version)
+            for item in claimed:
+                tx.curs.execute(
+                    statement, (until, item.account_id, item.message_id, owner)
+                )
+
     def counts(self) -> dict[str, int]:
         """How many mails are pending, sent and failed."""
         with self.view.snapshot() as tx:
@@ -104,3 +128,15 @@ class Outbox:
             )
             rows = tx.fetchall()
         return [(int(row["position"]), json.loads(row["document"])) for row in rows]
+
+
+def carry_leases(view: RoutingView, curs: Any, old: int, new: int) -> None:
+    """Give version `new`'s pending mails the leases they hold in `old`.
+
+    Run in the rebuild's switch, so that a mail being sent when it happens is
+    not claimed again from the new version and sent twice. A worker that
+    claims or renews on the old version after this reads the new one before
+    it sends (`Outbox.renew`), and finds its lease there or gives way.
+    """
+    statement = view.sql(Outbox.CARRY_LEASES, new)
+    curs.execute(statement.format(old=view.sql("sl_outbox", old)))

@@ -563,7 +563,7 @@ class RoutingView:
         delivery = {
             "email": "pending",
             "attempts": e.attempt,
-            "error": e.error,
+            "last_error": e.error,
             "next_attempt_at": e.retry_at,
         }
         self._set_delivery(tx, e, delivery)
@@ -576,7 +576,7 @@ class RoutingView:
     def _delivery_failed(self, tx: Tx, e: Any, position: int) -> None:
         x = self._execute
         x(tx, self.CLOSE_OUTBOX, "failed", e.attempts, e.account_id, e.message_id)
-        delivery = {"email": "failed", "attempts": e.attempts, "error": e.reason}
+        delivery = {"email": "failed", "attempts": e.attempts, "last_error": e.reason}
         self._set_delivery(tx, e, delivery)
 
     def _set_delivery(self, tx: Tx, e: Any, delivery: dict[str, Any]) -> None:

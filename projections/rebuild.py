@@ -5,9 +5,9 @@ per transaction, each page recording how far it got. Once it has folded the
 ledger as it was when it began, the version gets the indexes it was filled
 without and the planner's statistics. When it has nearly caught up with what
 was appended since, one transaction holds the append lock, folds the last
-events and makes the new version live; the old one is then dropped. Routing
-reads the live version throughout, so no answer is ever made from a half-built
-view.
+events, carries the mails' leases over and makes the new version live; the
+old one is then dropped. Routing reads the live version throughout, so no
+answer is ever made from a half-built view.
 
 On PostgreSQL the ledger is read as one stream and each page's writes are sent
 set-wise (`projections.setwise`); the fold itself is the live one,
@@ -41,6 +41,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import resolve_topic
 
+from projections.outbox import carry_leases
 from projections.persistence import RoutingView
 from projections.postgres import LedgerPostgresRecorder
 from projections.setwise import (
@@ -113,6 +114,7 @@ class Rebuilder:
             if rest:
                 position = rest[-1][0]
             self.view.record_build(curs, new, position)
+            carry_leases(self.view, curs, old, new)
             self.view.set_live_version(curs, new)
         folded += len(rest)
         if progress:

@@ -24,13 +24,15 @@ JANE = "+14155550111"
 STRANGER = "+14155550199"
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
+def wait_until(
+    condition: Callable[[], Any], timeout: float = 10.0, every: float = 0.01
+) -> Any:
     """Poll `condition` until it is true; fail the test at the deadline."""
     deadline = time.monotonic() + timeout
     while not (result := condition()):
         if time.monotonic() > deadline:
             pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(0.01)
+        time.sleep(every)
     return result
 
 

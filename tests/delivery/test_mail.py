@@ -17,6 +17,7 @@ from ledger.mail import (
     TransientFailure,
     compose,
     mail_id,
+    maildir_name,
     transport,
 )
 from tests.delivery.conftest import SmtpServer, free_port
@@ -112,6 +113,60 @@ def test_without_smtp_url_the_transport_is_a_maildir(tmp_path):
     assert isinstance(chosen, MaildirTransport)
     chosen.send(mail())
     assert len(list((tmp_path / "mail" / "new").iterdir())) == 1
+
+
+def test_maildir_is_made_with_its_parents_and_the_mail_named_by_its_id(tmp_path):
+    folder = tmp_path / "fresh-checkout" / "var" / "mail"
+    accepted = []
+    MaildirTransport(folder).send(mail(), lambda: accepted.append(True))
+
+    (written,) = (folder / "new").iterdir()
+    assert written.name == maildir_name(mail_id("acct-1", "SM1"))
+    assert message_from_bytes(written.read_bytes())["Message-ID"] == mail_id(
+        "acct-1", "SM1"
+    )
+    assert accepted == [True]
+    assert list((folder / "tmp").iterdir()) == []
+
+
+def test_writing_the_same_mail_again_is_a_no_op_even_once_read(tmp_path):
+    maildir = MaildirTransport(tmp_path / "mail")
+    maildir.send(mail())
+    maildir.send(mail())
+    assert len(list((tmp_path / "mail" / "new").iterdir())) == 1
+
+    # A mail client moves what it has shown to cur/, flagged as seen.
+    (unread,) = (tmp_path / "mail" / "new").iterdir()
+    unread.rename(tmp_path / "mail" / "cur" / f"{unread.name}:2,S")
+    accepted = []
+    maildir.send(mail(), lambda: accepted.append(True))
+
+    assert list((tmp_path / "mail" / "new").iterdir()) == []
+    assert len(list((tmp_path / "mail" / "cur").iterdir())) == 1
+    assert accepted == [True]  # already delivered is delivered
+    other = mail({**DECISION, "message_id": "SM2"})
+    maildir.send(other)
+    assert len(list((tmp_path / "mail" / "new").iterdir())) == 1
+
+
+@pytest.mark.parametrize(
+    ("message_id", "name"),
+    [
+        ("<0f3a@smsledger>", "0f3a@smsledger"),
+        ("<a/b:c@x>", "a_b_c@x"),
+    ],
+    ids=["ours", "path-and-colon"],
+)
+def test_maildir_names_hold_no_path_or_info_separator(message_id, name):
+    assert maildir_name(message_id) == name
+
+
+@pytest.mark.parametrize(
+    "message_id", [None, "", "<..>"], ids=["none", "empty", "dots"]
+)
+def test_maildir_refuses_a_mail_it_cannot_name(message_id):
+    with pytest.raises(ValueError, match="Message-ID"):
+        maildir_name(message_id)
 
 
 # TLS and login, against a server with a self-signed certificate.

@@ -91,7 +91,7 @@ def test_smtp_down_keeps_decisions_pending_then_delivers_each_once(
     for n in range(3):
         state = delivery(ledger, team, f"SM{n}")
         assert (state["email"], state["attempts"]) == ("pending", 1)
-        assert "Connection" in state["error"]
+        assert "Connection" in state["last_error"]
     assert worker.run_once() == 0  # each waits for its retry time
 
     smtp_down.start()
@@ -121,7 +121,7 @@ def test_refused_mail_fails_after_bounded_attempts_and_stays_failed(
 
     state = delivery(ledger, team, "SM1")
     assert (state["email"], state["attempts"], tries) == ("failed", 3, 3)
-    assert "550" in state["error"]
+    assert "550" in state["last_error"]
     assert smtp.inbox.mails == []
     assert ledger.outbox.counts() == {"failed": 1}
 
