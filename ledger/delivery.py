@@ -25,6 +25,7 @@ from email.message import EmailMessage
 
 from ledger.application import Ledger
 from ledger.mail import PermanentFailure, TransientFailure, Transport, compose
+from ledger.storage import UNAVAILABLE
 from projections.outbox import Claimed
 
 log = logging.getLogger("smsledger.delivery")
@@ -197,12 +198,19 @@ class DeliveryWorker:
     def run(self) -> None:
         """Deliver until `stop`; wake on a decision routed in this process."""
         self.ledger.on_routed.append(self._wake.set)
+        away = False
         try:
             while not self._stop.is_set():
                 try:
                     busy = self.run_once() == self.batch
+                    away = False
+                except UNAVAILABLE as error:
+                    # Said once per outage, not on every poll while it lasts.
+                    if not away:
+                        log.warning("delivery paused: the database is away (%s)", error)
+                    away, busy = True, False
                 except Exception:
-                    # The database or the network may come back; keep going.
+                    # The network may come back; keep going.
                     log.exception("delivery pass failed")
                     busy = False
                 if not busy and self._wake.wait(self.poll):
