@@ -20,16 +20,19 @@ def history_lines(
     ]
     for c in range(contacts):
         phones = [phone(c), phone(c + 1)] if c % 7 == 0 else [phone(c)]
-        lines.append({"type": "contact", "contact_id": f"c{c}", "name": f"Contact {c}",
-                      "phones": phones, "owner_user_id": rng.choice(users)})  # fmt: skip
+        owner = rng.choice(users)
+        lines.append({"type": "contact", "contact_id": f"c{c}",
+                      "name": f"Contact {c}", "phones": phones,
+                      "owner_user_id": owner})  # fmt: skip
     kinds = ["sms"] * 5 + ["call"] * 4 + ["campaign_sms"]
     for i in range(notes):
         kind = rng.choice(kinds)
         c = rng.randrange(contacts)
+        at = START + timedelta(minutes=rng.randrange(50_000))
         line: dict[str, Any] = {
             "type": kind, "interaction_id": f"i{i}", "contact_id": f"c{c}",
             "to": phone(c),
-            "occurred_at": (START + timedelta(minutes=rng.randrange(50_000))).isoformat(),
+            "occurred_at": at.isoformat(),
         }  # fmt: skip
         if kind == "campaign_sms":
             line["reply"] = "campaign@example.org"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from api.lines import read_jsonl
 from ledger import audit
@@ -57,7 +58,7 @@ def test_imported_history_routes_as_the_same_history_recorded_by_the_api(ledger)
 
 def test_a_file_with_bad_lines_reports_each_and_records_the_rest(ledger, account):
     lines = history_lines(30, contacts=5)
-    bad = {
+    bad: dict[int, dict[str, Any]] = {
         3: {"type": "user", "user_id": "x", "email": "not an email"},
         8: {"type": "contact", "contact_id": "k", "phones": ["12"]},
         12: {**lines[20], "interaction_id": "b1", "user_id": "nobody"},
@@ -84,7 +85,7 @@ def test_a_file_with_bad_lines_reports_each_and_records_the_rest(ledger, account
         (18, "colour"), (27, "interaction_id"),
     ]  # fmt: skip
     assert report.accepted + report.duplicates == len(lines) - 6
-    recorded = [e for e in export_lines(ledger, account.account_id)]
+    recorded = list(export_lines(ledger, account.account_id))
     ids = [json.loads(r).get("interaction_id") for r in recorded]
     assert sorted(i for i in ids if i) == sorted(
         line["interaction_id"] for n, line in enumerate(lines, 1)
@@ -128,7 +129,8 @@ def test_export_then_import_into_a_fresh_account_replays_every_decision_the_same
 
     report = run_import(ledger, fresh, exported, chunk=100)
 
-    assert report.rejected == [] and report.redecided == []
+    assert report.rejected == []
+    assert report.redecided == []
     assert report.accepted + report.derived == len(exported)
     verified = audit.verify(ledger, account_id=fresh.account_id)
     assert (verified.checked, verified.inconsistent) == (len(message_ids), [])
