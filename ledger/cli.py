@@ -16,6 +16,7 @@ from domain.accounts import POLICIES
 from ledger import audit
 from ledger.application import Ledger
 from ledger.delivery import DeliveryWorker
+from ledger.importer import CHUNK
 from ledger.mail import DEFAULT_MAIL_FROM, DEFAULT_MAILDIR, transport
 from ledger.progress import ProgressBar
 from ledger.storage import DEFAULT_DATABASE_URL
@@ -189,6 +190,9 @@ def parser() -> argparse.ArgumentParser:
     bring.add_argument("--errors", help="write the rejected lines to this CSV file")
     bring.add_argument(
         "--dry-run", action="store_true", help="check the file, record nothing"
+    )
+    bring.add_argument(
+        "--chunk", type=int, default=CHUNK, help="lines a transaction carries at most"
     )
     bring.set_defaults(run=import_from)
     take = groups.add_parser(

@@ -31,7 +31,7 @@ def import_from(args: argparse.Namespace, ledger: Ledger) -> int:
         stream = _open(args.file, stack)
         total = _count_lines(args.file)
         bar = stack.enter_context(ProgressBar("import", unit="lines"))
-        importer = Importer(ledger, ctx, dry_run=args.dry_run)
+        importer = Importer(ledger, ctx, dry_run=args.dry_run, chunk=args.chunk)
         report = importer.run(
             lines.read(stream, fmt, args.type),
             progress=lambda done: bar.update(done, max(total, done)),
