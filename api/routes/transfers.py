@@ -21,6 +21,16 @@ from ledger.importer import Importer
 router = APIRouter(prefix="/v1", tags=["import and export"])
 IMPORTS = "/v1/imports"
 STREAMED = (IMPORTS,)  # their bodies are read as they come, to their own limit
+LINES = {
+    "type": "string",
+    "examples": [
+        '{"type": "user", "user_id": "u-ann", "email": "ann@example.com"}\n'
+        '{"type": "contact", "contact_id": "c-42", "phones": ["+14155550111"]}\n'
+        '{"type": "sms", "interaction_id": "i-9", "user_id": "u-ann",'
+        ' "contact_id": "c-42", "to": "+14155550111", "from": "+14155550100",'
+        ' "occurred_at": "2026-11-20T14:03:00Z"}\n'
+    ],
+}
 
 
 class RejectedLine(BaseModel):
@@ -66,7 +76,7 @@ class ImportResult(BaseModel):
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+            "content": {"application/x-ndjson": {"schema": LINES}},
         }
     },
 )
@@ -106,10 +116,11 @@ def _import(
 
 @router.get(
     "/export",
+    response_class=StreamingResponse,
     responses={
         200: {
             "description": "The account's events as JSON Lines, in ledger order.",
-            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+            "content": {"application/x-ndjson": {"schema": LINES}},
         },
         **documented(401),
     },
