@@ -22,6 +22,7 @@ from api.routes import (
     inbound,
     interactions,
     numbers,
+    transfers,
     twilio,
     users,
 )
@@ -92,7 +93,9 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
     app.state.batcher = batcher
     app.state.delivery = worker
     errors.install(app)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, limit=settings.max_body_bytes, exempt=transfers.STREAMED
+    )
     if hot:
         app.add_middleware(
             HotRoutes,
@@ -113,6 +116,7 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
         numbers,
         audit,
         twilio,
+        transfers,
     ):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     )
     # Larger bodies are refused with 413 before they are parsed.
     max_body_bytes: int = 256 * 1024
+    # POST /v1/imports reads its body as a stream, up to this.
+    max_import_bytes: int = 64 * 1024 * 1024
     # Signs sessions and links, encrypts provider secrets; see `secret`.
     secret_key: SecretStr | None = None
     secret_key_file: str = DEFAULT_SECRET_KEY_FILE

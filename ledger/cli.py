@@ -16,9 +16,11 @@ from domain.accounts import POLICIES
 from ledger import audit
 from ledger.application import Ledger
 from ledger.delivery import DeliveryWorker
+from ledger.importer import CHUNK
 from ledger.mail import DEFAULT_MAIL_FROM, DEFAULT_MAILDIR, transport
 from ledger.progress import ProgressBar
 from ledger.storage import DEFAULT_DATABASE_URL
+from ledger.transfer import export_to, import_from
 
 Command = Callable[[argparse.Namespace, Ledger], int]
 
@@ -176,6 +178,29 @@ def parser() -> argparse.ArgumentParser:
         "--once", action="store_true", help="send what is due now, then exit"
     )
     mail.set_defaults(run=deliver)
+    bring = groups.add_parser(
+        "import", help="import a file of users, contacts, numbers and interactions"
+    )
+    bring.add_argument("file", help="a .csv or .jsonl file; - for standard input")
+    bring.add_argument("--account", required=True, help="the account to import into")
+    bring.add_argument(
+        "--format", choices=("jsonl", "csv"), help="default: by the file's name"
+    )
+    bring.add_argument("--type", help="the type of lines that name none")
+    bring.add_argument("--errors", help="write the rejected lines to this CSV file")
+    bring.add_argument(
+        "--dry-run", action="store_true", help="check the file, record nothing"
+    )
+    bring.add_argument(
+        "--chunk", type=int, default=CHUNK, help="lines a transaction carries at most"
+    )
+    bring.set_defaults(run=import_from)
+    take = groups.add_parser(
+        "export", help="write an account's whole history as JSON Lines"
+    )
+    take.add_argument("--account", required=True)
+    take.add_argument("--output", default="-", help="a file; - (default) for stdout")
+    take.set_defaults(run=export_to)
     return top
 
 

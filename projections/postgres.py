@@ -324,6 +324,17 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(statement, [list(positions)])
             return list(curs.fetchall())
 
+    def select_first_events(self, ids: Sequence[UUID]) -> list[Any]:
+        """The first stored event of each of these aggregates that is recorded."""
+        statement = (
+            "SELECT originator_id, topic, state"
+            f" FROM {self.qualified_events_table}"
+            " WHERE originator_id = ANY(%s) AND originator_version = 1"
+        )
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement, [list(ids)])
+            return list(curs.fetchall())
+
     def position_of(self, aggregate_id: UUID) -> int | None:
         """The position of an aggregate's first event."""
         statement = (

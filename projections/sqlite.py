@@ -68,6 +68,24 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             curs.execute(statement, list(positions))
             return list(curs.fetchall())
 
+    def select_first_events(self, ids: Sequence[UUID]) -> list[Any]:
+        """The first stored event of each of these aggregates that is recorded."""
+        rows: list[Any] = []
+        with self.datastore.transaction(commit=False) as curs:
+            for start in range(0, len(ids), 500):  # SQLite's limit of parameters
+                some = [i.hex for i in ids[start : start + 500]]
+                marks = ", ".join("?" for _ in some)
+                curs.execute(
+                    "SELECT originator_id, topic, state FROM stored_events"
+                    f" WHERE originator_id IN ({marks}) AND originator_version = 1",
+                    some,
+                )
+                rows += [
+                    {**row, "originator_id": UUID(row["originator_id"])}
+                    for row in map(dict, curs.fetchall())
+                ]
+        return rows
+
     def position_of(self, aggregate_id: UUID) -> int | None:
         """The position of an aggregate's first event."""
         with self.datastore.transaction(commit=False) as curs:

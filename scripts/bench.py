@@ -758,8 +758,20 @@ def main() -> None:
     parser.add_argument(
         "--drop", action="store_true", help="drop the generated databases afterwards"
     )
+    parser.add_argument(
+        "--imports",
+        type=int,
+        metavar="N",
+        help="instead: import and export of N interactions on PostgreSQL"
+        " (bench_imports.py); with --output, add the table to docs/PERFORMANCE.md",
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.imports:
+        import bench_imports
+
+        bench_imports.main(args.imports, ADMIN_URL, write=bool(args.output))
+        return
     if args.child:
         run_child(args.child)
         return

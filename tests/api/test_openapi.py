@@ -26,6 +26,8 @@ ENDPOINTS = [
     ("get", "/v1/routing-decisions"),
     ("post", "/v1/routing-decisions/{message_id}/replay"),
     ("post", "/v1/routing-decisions/what-if"),
+    ("post", "/v1/imports"),
+    ("get", "/v1/export"),
 ]
 
 
