@@ -104,7 +104,7 @@ def secrets_rotate(args: argparse.Namespace, ledger: Ledger) -> int:
     report = provider_secrets.rotate(ledger)
     print(
         f"provider secrets resealed with SECRET_KEY: {report.resealed} "
-        f"of {report.accounts} account(s)"
+        f"secret(s) of {report.accounts} account(s)"
     )
     for account_id in report.unreadable:
         print(f"unreadable with the keys given: account {account_id}")
