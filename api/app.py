@@ -16,6 +16,7 @@ from api.limits import BodyLimit
 from api.routes import (
     accounts,
     alerts,
+    api_keys,
     audit,
     contacts,
     health,
@@ -67,7 +68,7 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
 
     `hot=False` leaves every request to FastAPI (see `api.hot`)."""
     settings = settings or Settings()
-    ledger = Ledger(settings.database_url)
+    ledger = Ledger(settings.database_url, settings.sealer())
     batcher = Batcher(ledger)
     worker = _delivery_worker(settings, ledger)
 
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
         inbound,
         health,
         accounts,
+        api_keys,
         users,
         alerts,
         contacts,

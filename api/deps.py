@@ -84,11 +84,11 @@ def require_admin(
 ) -> None:
     """Only the ADMIN_TOKEN passes; an account's key is no admin token."""
     if settings.admin_token is None:
-        raise unauthorized("Account creation is disabled: ADMIN_TOKEN is not set.")
+        raise unauthorized("Admin access is disabled: ADMIN_TOKEN is not set.")
     expected = settings.admin_token.get_secret_value().encode()
     given = credentials.credentials.encode() if credentials else b""
     if not hmac.compare_digest(given, expected):
-        raise unauthorized("The admin token is required to create accounts.")
+        raise unauthorized("The admin token is required.")
 
 
 CurrentAccount = Annotated[AccountContext, Depends(current_account)]

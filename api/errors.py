@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from domain.errors import Conflict, DomainError, InvalidInput, NotFound, Unauthenticated
 from ledger.storage import UNAVAILABLE
 
 PROBLEM = "application/problem+json"
@@ -99,6 +99,8 @@ def domain_problem(exc: DomainError) -> JSONResponse | None:
         return problem(404, str(exc), slug="not-found")
     if isinstance(exc, Conflict):
         return problem(409, str(exc), slug="conflict")
+    if isinstance(exc, Unauthenticated):
+        return problem(401, str(exc), headers={"WWW-Authenticate": "Bearer"})
     return None
 
 

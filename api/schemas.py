@@ -128,7 +128,10 @@ class AccountPatch(Request):
         json_schema_extra={
             "examples": [
                 {"routing_policy": "most_recent_interaction"},
-                {"twilio_auth_token": "f0e1d2c3b4a5968778695a4b3c2d1e0f"},
+                {
+                    "twilio_account_sid": "AC0123456789abcdef0123456789abcdef",
+                    "twilio_auth_token": "f0e1d2c3b4a5968778695a4b3c2d1e0f",
+                },
             ]
         }
     )
@@ -137,7 +140,13 @@ class AccountPatch(Request):
     default_region: Text | SkipJsonSchema[None] = None
     routing_policy: Policy | SkipJsonSchema[None] = None
     enhanced_inbound: bool | SkipJsonSchema[None] = None
-    twilio_auth_token: Text | SkipJsonSchema[None] = None
+    twilio_auth_token: Text | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Checks Twilio's signatures; stored encrypted, never shown.",
+    )
+    twilio_account_sid: Text | SkipJsonSchema[None] = Field(
+        default=None, description="The Twilio account; stored encrypted, never shown."
+    )
 
     @field_validator("*")
     @classmethod
@@ -155,6 +164,7 @@ ACCOUNT_EXAMPLE: dict[str, Any] = {
     "routing_policy": "sms_then_call",
     "enhanced_inbound": False,
     "twilio_auth_token_set": False,
+    "twilio_account_sid_set": False,
 }
 
 
@@ -168,6 +178,9 @@ class Account(BaseModel):
     enhanced_inbound: bool
     twilio_auth_token_set: bool = Field(
         description="Whether Twilio webhooks can be verified; the token is never shown."
+    )
+    twilio_account_sid_set: bool = Field(
+        description="Whether the Twilio account SID is set; it is never shown."
     )
 
 
@@ -184,6 +197,72 @@ class AccountCreated(Account):
     )
 
     api_key: str = Field(description="Shown once: only its hash is stored.")
+
+
+# API keys.
+
+KEY_EXAMPLE: dict[str, Any] = {
+    "key_id": "key_5f2c9a1e0b7d4c3a",
+    "name": "zapier",
+    "prefix": "sl_Q2xh7Kc",
+    "created_at": "2026-11-01T10:00:00Z",
+}
+
+
+class ApiKeyCreate(Request):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "zapier"}]})
+
+    name: Text = Field(
+        max_length=100, description="Unique among the account's live keys."
+    )
+
+
+class ApiKey(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{**KEY_EXAMPLE, "last_used_at": "2026-11-02T08:31:00Z"}]
+        }
+    )
+
+    key_id: str
+    name: str
+    prefix: str | None = Field(
+        description="The key's first characters, to tell keys apart; null for "
+        "an account's first key when it was opened before keys had names."
+    )
+    created_at: datetime
+    last_used_at: datetime | None = Field(
+        default=None, description="To the minute or so; null if never used."
+    )
+
+
+class ApiKeyCreated(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **KEY_EXAMPLE,
+                    "api_key": "sl_Q2xh7Kc9vB1mZ0pRt4YwUe8sNa3LdFg6HjJk5TqVo1E",
+                }
+            ]
+        }
+    )
+
+    key_id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    api_key: str = Field(description="Shown once: only its hash is stored.")
+
+
+class ApiKeys(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"items": [{**KEY_EXAMPLE, "last_used_at": None}]}]
+        }
+    )
+
+    items: list[ApiKey]
 
 
 # Users.

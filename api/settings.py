@@ -6,6 +6,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger.mail import DEFAULT_MAIL_FROM, DEFAULT_MAILDIR
+from ledger.sealing import Sealer
 from ledger.secret import DEFAULT_SECRET_KEY_FILE, load_secret_key
 from ledger.storage import DEFAULT_DATABASE_URL
 
@@ -37,8 +38,22 @@ class Settings(BaseSettings):
     # Signs sessions and links, encrypts provider secrets; see `secret`.
     secret_key: SecretStr | None = None
     secret_key_file: str = DEFAULT_SECRET_KEY_FILE
+    # Keys replaced by SECRET_KEY, comma-separated: provider secrets sealed
+    # with them still open until `smsledger secrets rotate` reseals them.
+    secret_key_previous: SecretStr | None = None
 
-    def secret(self) -> str:
-        """SECRET_KEY, or the one kept under ./var/ (made on first use)."""
+    def secret(self, create: bool = True) -> str:
+        """SECRET_KEY, or the one kept under ./var/ (made on first use, unless
+        `create` is false: then a missing file is FileNotFoundError)."""
         given = self.secret_key.get_secret_value() if self.secret_key else None
-        return load_secret_key(given, self.secret_key_file)
+        return load_secret_key(given, self.secret_key_file, create)
+
+    def previous_secrets(self) -> list[str]:
+        """SECRET_KEY_PREVIOUS, split on commas; empty if unset."""
+        given = self.secret_key_previous
+        raw = given.get_secret_value() if given else ""
+        return [key.strip() for key in raw.split(",") if key.strip()]
+
+    def sealer(self, create: bool = True) -> Sealer:
+        """Seals provider secrets with `secret()`, opens them with it or a previous."""
+        return Sealer(self.secret(create), self.previous_secrets())

@@ -22,3 +22,7 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     """The request contradicts what the ledger already holds."""
+
+
+class Unauthenticated(DomainError):
+    """The API key is not (or no longer) a live key of any account."""

@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,9 +21,17 @@ from eventsourcing.application import (
 )
 from eventsourcing.persistence import IntegrityError, Recording, StoredEvent
 
-from domain.accounts import POLICIES, Account, check_policy
+from domain.accounts import (
+    DEFAULT_KEY_NAME,
+    POLICIES,
+    SECRET_NAMES,
+    Account,
+    ApiKey,
+    check_policy,
+    check_secret,
+)
 from domain.contacts import Contact
-from domain.errors import Conflict, InvalidInput, NotFound
+from domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from domain.inbound import InboundSms
 from domain.interactions import Interaction
 from domain.numbers import InboundNumber
@@ -37,12 +46,25 @@ from domain.values import (
 )
 from ledger import audit
 from ledger.commit import GroupCommit
+from ledger.sealing import Sealer, SecretUnreadable
 from ledger.storage import UNAVAILABLE, persistence_env
 from projections.outbox import Outbox
-from projections.persistence import Reads, RoutingView, as_stored, to_json
+from projections.persistence import (
+    Reads,
+    RoutingView,
+    as_stored,
+    from_time_key,
+    to_json,
+)
 from projections.rebuild import Progress, Rebuilder, RebuildReport
 
 API_KEY_PREFIX = "sl_"
+# How much of a key is kept to tell keys apart: "sl_" and 7 of its 43 random
+# characters, which leaves over 200 bits unknown.
+SHOWN_PREFIX = 10
+# A key's last use is recorded at most this often per process, so that using
+# a key adds no write to each request.
+KEY_USE_INTERVAL = 60.0
 log = logging.getLogger("smsledger.ledger")
 T = TypeVar("T")
 
@@ -59,6 +81,9 @@ class AccountContext:
     default_region: str
     routing_policy: str
     enhanced_inbound: bool
+    # The hash of the API key the request came with; None for a request no
+    # key made (a signed webhook, a command of the operator).
+    key_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,14 +118,16 @@ class Prepared:
 class Ledger(Application[UUID]):
     name = "Ledger"
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, sealer: Sealer | None = None) -> None:
         super().__init__(env=persistence_env(database_url))
         self.view: RoutingView = self.recorder.view  # type: ignore[attr-defined]
         self.commits = GroupCommit(lambda events: self.save(*events))
         self.outbox = Outbox(self.view)
-        # Keys are never reissued, so a key once seen names its account for
-        # good; the settings beside it are as last read (see `known_account`).
+        self._sealer = sealer
+        # A key once seen names its account until it is revoked; the hot
+        # commands check it is still live in their own read (`known_account`).
         self._key_accounts: dict[str, str] = {}
+        self._key_used: dict[str, float] = {}  # when this process last recorded
         self._settings: dict[str, AccountContext] = {}
         # Called after a decision is routed here, so that delivery and alert
         # streams in this process need not wait for their next poll.
@@ -132,6 +159,12 @@ class Ledger(Application[UUID]):
 
     # Accounts.
 
+    @property
+    def sealer(self) -> Sealer:
+        if self._sealer is None:
+            raise RuntimeError("no secret key: provider secrets cannot be sealed")
+        return self._sealer
+
     def open_account(
         self,
         name: str,
@@ -139,35 +172,127 @@ class Ledger(Application[UUID]):
         routing_policy: str = "sms_then_call",
         enhanced_inbound: bool = False,
     ) -> tuple[dict[str, Any], str]:
-        """Open an account; its API key is returned here and never again."""
-        api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        """Open an account with a key named "default", returned here and never
+        again."""
         account = Account(
             name=_required_text(name, "name"),
             default_region=check_region(default_region),
             routing_policy=check_policy(routing_policy),
             enhanced_inbound=enhanced_inbound,
-            api_key_hash=hash_key(api_key),
         )
+        api_key, _ = _issue_key(account, DEFAULT_KEY_NAME, "admin")
         self._save(account)
         return account.settings(), api_key
 
     def authenticate(self, api_key: str) -> AccountContext | None:
         key_hash = hash_key(api_key)
         row = self.view.account_by_key_hash(key_hash)
-        if row is None or not hmac.compare_digest(row["api_key_hash"], key_hash):
+        if row is None or not hmac.compare_digest(row["key_hash"], key_hash):
             return None
         self._key_accounts[key_hash] = row["account_id"]
-        return self._seen(row)
+        self._record_use(key_hash)
+        return replace(self._seen(row), key_hash=key_hash)
 
     def known_account(self, api_key: str) -> AccountContext | None:
         """The account of a key authenticated before, without a query.
 
-        Its settings are as last read, maybe by another request: only verbs
-        that read them again in their own snapshot (recording a note, routing)
-        may be given it.
+        Its settings are as last read, maybe by another request, and the key
+        may have been revoked since: only verbs that read both again in their
+        own snapshot (recording a note, routing) may be given it. None once a
+        minute, too, so that `authenticate` records the key's use.
         """
-        account_id = self._key_accounts.get(hash_key(api_key))
-        return self._settings.get(account_id) if account_id else None
+        key_hash = hash_key(api_key)
+        account_id = self._key_accounts.get(key_hash)
+        ctx = self._settings.get(account_id) if account_id else None
+        if ctx is None or self._use_due(key_hash):
+            return None
+        return replace(ctx, key_hash=key_hash)
+
+    def _use_due(self, key_hash: str) -> bool:
+        last = self._key_used.get(key_hash)
+        return last is None or time.monotonic() - last >= KEY_USE_INTERVAL
+
+    def _record_use(self, key_hash: str) -> None:
+        """Record when a key was last used, at most once a minute per process."""
+        if not self._use_due(key_hash):
+            return
+        self._key_used[key_hash] = time.monotonic()
+        try:
+            self.view.record_key_use(key_hash, datetime.now(UTC))
+        except Exception:  # a missed record must not refuse the request
+            log.exception("could not record the use of an API key")
+
+    def _forget_key(self, key_hash: str | None) -> None:
+        """A key found revoked: this process no longer knows it."""
+        if key_hash is not None:
+            self._key_accounts.pop(key_hash, None)
+
+    def _live_key(self, ctx: AccountContext, live: bool) -> None:
+        if not live:
+            self._forget_key(ctx.key_hash)
+            raise Unauthenticated("The API key is not valid.")
+
+    # API keys.
+
+    def create_api_key(
+        self, account_id: str, name: str, issued_by: str = "account"
+    ) -> dict[str, Any]:
+        """A new key for the account; the key is in the answer, and only there."""
+        for tries_left in (1, 0):
+            account = self._account(account_id)
+            api_key, key = _issue_key(account, name, issued_by)
+            try:
+                self._save(account)
+            except IntegrityError:  # the account changed meanwhile
+                if tries_left:
+                    continue
+                raise Conflict("The account changed meanwhile: try again.") from None
+            return {
+                "key_id": key.key_id,
+                "name": key.name,
+                "prefix": key.prefix,
+                "created_at": account.modified_on,
+                "api_key": api_key,
+            }
+        raise AssertionError("unreachable")
+
+    def api_keys(self, account_id: str) -> list[dict[str, Any]]:
+        """The account's live keys, oldest first; never the keys themselves."""
+        return [
+            {
+                **row,
+                "created_at": from_time_key(row["created_at"]),
+                "last_used_at": row["last_used_at"]
+                and from_time_key(row["last_used_at"]),
+            }
+            for row in self.view.api_keys(account_id)
+        ]
+
+    def revoke_api_key(self, account_id: str, key_id: str) -> None:
+        """Revoke a key: every process refuses it from the moment this returns."""
+        for tries_left in (1, 0):
+            account = self._account(account_id)
+            key = account.keys.get(key_id)
+            account.revoke_key(key_id)
+            try:
+                self._save(account)
+            except IntegrityError:
+                if tries_left:
+                    continue
+                raise Conflict("The account changed meanwhile: try again.") from None
+            assert key is not None
+            self._forget_key(key.key_hash)
+            return
+
+    def _account(self, account_id: str) -> Account:
+        try:
+            aggregate_id = UUID(account_id)
+        except ValueError:
+            raise NotFound(f"no account {account_id!r}") from None
+        account = self._find(Account, aggregate_id)
+        if not isinstance(account, Account):
+            raise NotFound(f"no account {account_id!r}")
+        return account
 
     def _seen(self, row: dict[str, Any]) -> AccountContext:
         ctx = _context(row)
@@ -185,24 +310,71 @@ class Ledger(Application[UUID]):
         return account.settings()
 
     def twilio_auth_token(self, account_id: str) -> str | None:
-        row = self.view.account(account_id)
-        return row["twilio_auth_token"] if row else None
+        """The account's Twilio auth token, opened; None if it has none, or
+        if it cannot be opened with the keys given (which is logged)."""
+        sealed = self.view.secret(account_id, "twilio_auth_token")
+        if sealed is None:
+            return None
+        try:
+            return self.sealer.open(sealed)
+        except SecretUnreadable as error:
+            log.error("Twilio auth token of account %s: %s", account_id, error)
+            return None
 
     def change_account(self, account_id: str, **changes: Any) -> dict[str, Any]:
+        """Change the settings given; provider secrets among them are sealed."""
         checks: dict[str, Callable[[Any], Any]] = {
             "name": lambda v: _required_text(v, "name"),
             "default_region": check_region,
             "routing_policy": check_policy,
             "enhanced_inbound": bool,
-            "twilio_auth_token": lambda v: _required_text(v, "twilio_auth_token"),
+        }
+        given = {
+            k: check_secret(k, changes.pop(k)) for k in SECRET_NAMES if k in changes
         }
         checked = {k: checks[k](v) for k, v in changes.items()}
         account: Account = self.repository.get(UUID(account_id))
         differing = {k: v for k, v in checked.items() if getattr(account, k) != v}
+        sealed = {
+            name: self.sealer.seal(value)
+            for name, value in given.items()
+            if self._opened(account.sealed.get(name)) != value
+        }
         if differing:
             account.change_settings(differing)
+        account.change_secrets(sealed)
+        if differing or sealed:
             self._save(account)
         return account.settings()
+
+    def reseal_secrets(self, account_id: str) -> int:
+        """Reseal with the current key the account's secrets sealed with an
+        older one; how many. Raises SecretUnreadable if no key opens one."""
+        for tries_left in (1, 0):
+            account = self._account(account_id)
+            stale = {
+                name: self.sealer.reseal(sealed)
+                for name, sealed in account.sealed.items()
+                if not self.sealer.is_current(sealed)
+            }
+            account.reseal(stale)
+            try:
+                self._save(account)
+            except IntegrityError:
+                if tries_left:
+                    continue
+                raise
+            return len(stale)
+        raise AssertionError("unreachable")
+
+    def _opened(self, sealed: str | None) -> str | None:
+        """A sealed value opened; None if there is none or it cannot be."""
+        if sealed is None:
+            return None
+        try:
+            return self.sealer.open(sealed)
+        except SecretUnreadable:
+            return None
 
     # Users.
 
@@ -427,15 +599,18 @@ class Ledger(Application[UUID]):
             raise InvalidInput("user_id", "is required")
         else:
             fields["user_id"] = user_id
-        has_user, has_contact, region = yield from self.view.note_references(
-            ctx.account_id, user_id or "", contact_id
+        has_user, has_contact, region, live = yield from self.view.note_references(
+            ctx.account_id, user_id or "", contact_id, ctx.key_hash
         )
+        self._live_key(ctx, live)
         if "user_id" in fields and not has_user:
             raise InvalidInput("user_id", f"no user {user_id!r}")
         if not has_contact:
             raise InvalidInput("contact_id", f"no contact {contact_id!r}")
         if region != ctx.default_region:  # changed since `ctx` was read
-            self._settings[ctx.account_id] = replace(ctx, default_region=region)
+            self._settings[ctx.account_id] = replace(
+                ctx, default_region=region, key_hash=None
+            )
         fields["to"] = parse_phone(to, region, "to")
         sent_from = (
             parse_phone(from_number, region, "from")
@@ -504,6 +679,7 @@ class Ledger(Application[UUID]):
             now = yield from self._reread(ctx)
             if now.default_region == ctx.default_region:
                 raise
+            now = replace(now, key_hash=ctx.key_hash)
             again = self.prepare_route(now, sender, to, body, message_id, received_at)
             return (yield from again)
         received = _utc(received_at, "received_at") if received_at else None
@@ -512,6 +688,7 @@ class Ledger(Application[UUID]):
         inbound = InboundSms(ctx.account_id, message_id, phone, number, body, moment)
         now = yield from self._decide(ctx, inbound)
         if now.default_region != ctx.default_region:  # changed since `ctx` was read
+            now = replace(now, key_hash=ctx.key_hash)
             again = self.prepare_route(now, sender, to, body, message_id, received)
             return (yield from again)
 
@@ -543,8 +720,9 @@ class Ledger(Application[UUID]):
         """Decide by the facts and the account's settings in one snapshot; those
         settings, which may be newer than `ctx`'s."""
         facts, position, account = yield from self.view.routing_read(
-            ctx.account_id, inbound.to, inbound.sender
+            ctx.account_id, inbound.to, inbound.sender, ctx.key_hash
         )
+        self._live_key(ctx, account["key_live"])
         ctx = self._seen(account)
         decision = decide(facts, ctx.routing_policy)
         document = {
@@ -566,6 +744,7 @@ class Ledger(Application[UUID]):
 
     def release_held(self, ctx: AccountContext, number: str) -> None:
         """Route the messages held for `number`, now that it may be configured."""
+        ctx = replace(ctx, key_hash=None)  # the request's key was checked already
         for message_id in self.view.held_message_ids(ctx.account_id, number):
             inbound: InboundSms = self.repository.get(
                 InboundSms.create_id(ctx.account_id, message_id)
@@ -682,6 +861,19 @@ class Ledger(Application[UUID]):
         except IntegrityError:
             return Saved(on_conflict(), created=False)
         return Saved(aggregate.as_dict(), created=True)
+
+
+def _issue_key(account: Account, name: str, issued_by: str) -> tuple[str, ApiKey]:
+    """A new random key, issued to the account: the key, and what is kept of it."""
+    api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    key = account.issue_key(
+        key_id=f"key_{secrets.token_hex(8)}",
+        name=name,
+        prefix=api_key[:SHOWN_PREFIX],
+        key_hash=hash_key(api_key),
+        issued_by=issued_by,
+    )
+    return api_key, key
 
 
 def _context(row: dict[str, Any]) -> AccountContext:

@@ -1,4 +1,8 @@
-"""The `smsledger` command: operations on a ledger named by DATABASE_URL."""
+"""The `smsledger` command: operations on a ledger named by DATABASE_URL.
+
+Its settings are the server's (`api.settings.Settings`): the same environment
+gives the same database and the same secret key.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,20 @@ import argparse
 import csv
 import json
 import logging
-import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from api.settings import Settings
 from domain.accounts import POLICIES
-from ledger import audit
+from ledger import audit, provider_secrets
 from ledger.application import Ledger
 from ledger.delivery import DeliveryWorker
 from ledger.importer import CHUNK
-from ledger.mail import DEFAULT_MAIL_FROM, DEFAULT_MAILDIR, transport
+from ledger.mail import transport
 from ledger.progress import ProgressBar
-from ledger.storage import DEFAULT_DATABASE_URL
+from ledger.sealing import Sealer
 from ledger.transfer import export_to, import_from
 
 Command = Callable[[argparse.Namespace, Ledger], int]
@@ -97,6 +101,36 @@ def deliver(args: argparse.Namespace, ledger: Ledger) -> int:
 MAIL_STATES = ("pending", "sent", "failed")
 
 
+def secrets_rotate(args: argparse.Namespace, ledger: Ledger) -> int:
+    _log_to_stderr()
+    report = provider_secrets.rotate(ledger)
+    print(
+        f"provider secrets resealed with SECRET_KEY: {report.resealed} "
+        f"secret(s) of {report.accounts} account(s)"
+    )
+    for account_id in report.unreadable:
+        print(f"unreadable with the keys given: account {account_id}")
+    return 1 if report.unreadable else 0
+
+
+def secrets_migrate(args: argparse.Namespace, ledger: Ledger) -> int:
+    _log_to_stderr()
+    report = provider_secrets.migrate(ledger, dry_run=args.dry_run)
+    verb = "would be rewritten" if args.dry_run else "rewritten"
+    print(
+        f"events holding a provider secret in the clear {verb}: {len(report.rewritten)}"
+    )
+    if report.rebuilt:
+        print("routing view rebuilt from the rewritten ledger")
+    for table in report.cleared:
+        print(f"old view table cleared: {table}")
+    return 0
+
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+
+
 def write_changes(rows: list[dict[str, Any]], path: str) -> None:
     with open(path, "w", newline="", encoding="utf-8") as out:
         if path.endswith(".json"):
@@ -118,11 +152,11 @@ CHANGE_COLUMNS = [
 ]
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(settings: Settings) -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="smsledger", description=__doc__)
     top.add_argument(
         "--database-url",
-        default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+        default=settings.database_url,
         help="the ledger's database (default: $DATABASE_URL or %(default)s)",
     )
     groups = top.add_subparsers(dest="group", required=True)
@@ -160,18 +194,18 @@ def parser() -> argparse.ArgumentParser:
     )
     mail.add_argument(
         "--smtp-url",
-        default=os.environ.get("SMTP_URL") or None,
+        default=settings.smtp_url.get_secret_value() if settings.smtp_url else None,
         help="smtp://, smtp+starttls:// or smtps:// (default: $SMTP_URL; "
         "without one, mails go to the Maildir)",
     )
     mail.add_argument(
         "--mail-from",
-        default=os.environ.get("MAIL_FROM") or DEFAULT_MAIL_FROM,
+        default=settings.mail_from,
         help="sender address of the mails (default: $MAIL_FROM or %(default)s)",
     )
     mail.add_argument(
         "--maildir",
-        default=os.environ.get("MAILDIR") or DEFAULT_MAILDIR,
+        default=settings.maildir,
         help="where mails go without SMTP (default: $MAILDIR or %(default)s)",
     )
     mail.add_argument(
@@ -201,17 +235,55 @@ def parser() -> argparse.ArgumentParser:
     take.add_argument("--account", required=True)
     take.add_argument("--output", default="-", help="a file; - (default) for stdout")
     take.set_defaults(run=export_to)
+    secrets = groups.add_parser(
+        "secrets", help="provider secrets: reseal them with a new key, or migrate"
+    )
+    secret_verbs = secrets.add_subparsers(dest="verb", required=True)
+    secret_verbs.add_parser(
+        "rotate",
+        help="reseal with SECRET_KEY every secret sealed with a key of "
+        "SECRET_KEY_PREVIOUS",
+    ).set_defaults(run=secrets_rotate)
+    migrate = secret_verbs.add_parser(
+        "migrate",
+        help="rewrite the events holding a provider secret in the clear, sealing "
+        "it, then rebuild the view (the one rewrite of the ledger)",
+    )
+    migrate.add_argument(
+        "--dry-run", action="store_true", help="list what would be rewritten, only"
+    )
+    migrate.set_defaults(run=secrets_migrate)
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    ledger = Ledger(args.database_url)
+    settings = Settings()
+    args = parser(settings).parse_args(argv)
+    sealer = None
+    if args.group == "secrets":
+        sealer = _sealer(settings)
+        if sealer is None:
+            return 2
+    ledger = Ledger(args.database_url, sealer)
     try:
         run: Command = args.run
         return run(args, ledger)
     finally:
         ledger.close()
+
+
+def _sealer(settings: Settings) -> Sealer | None:
+    """The server's sealer; None, said on stderr, if there is no key to use."""
+    try:
+        return settings.sealer(create=False)
+    except FileNotFoundError:
+        print(
+            "smsledger: no SECRET_KEY, and no key file at "
+            f"{settings.secret_key_file}: run this where the server runs, or "
+            "set SECRET_KEY (or SECRET_KEY_FILE) to the server's",
+            file=sys.stderr,
+        )
+        return None
 
 
 if __name__ == "__main__":

@@ -15,16 +15,18 @@ DEFAULT_SECRET_KEY_FILE = "var/secret_key"
 
 
 def load_secret_key(
-    given: str | None, path: str | Path = DEFAULT_SECRET_KEY_FILE
+    given: str | None, path: str | Path = DEFAULT_SECRET_KEY_FILE, create: bool = True
 ) -> str:
-    """`given` if set; else the key kept at `path`, made there on first use."""
+    """`given` if set; else the key kept at `path`, made there on first use
+    (unless `create` is false: then a missing file is FileNotFoundError)."""
     if given:
         return given
     path = Path(path)
     try:
         return path.read_text().strip()
     except FileNotFoundError:
-        pass
+        if not create:
+            raise
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(32)
     try:

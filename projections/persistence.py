@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any, TypeVar
 
+from domain.accounts import DEFAULT_KEY_NAME, FIRST_KEY_ID, SECRET_NAMES
 from domain.routing import ContactFact, Facts, NoteFact, NumberFact, UserFact
 
 T = TypeVar("T")
@@ -133,6 +134,10 @@ class RoutingView:
         " ON CONFLICT DO NOTHING",
         "CREATE TABLE IF NOT EXISTS smsledger_view_builds ("
         " version INTEGER PRIMARY KEY, position BIGINT NOT NULL)",
+        # When each API key was last used, to the minute: not in the ledger,
+        # so no version of the view holds it and a rebuild keeps it.
+        "CREATE TABLE IF NOT EXISTS smsledger_key_usage ("
+        " key_hash TEXT PRIMARY KEY, last_used_at TEXT NOT NULL)",
     )
     RECORD_BUILD = (
         "INSERT INTO smsledger_view_builds (version, position) VALUES (%s, %s)"
@@ -143,13 +148,22 @@ class RoutingView:
     SELECT_LIVE_VERSION = "SELECT version FROM smsledger_views WHERE name = 'routing'"
     SET_LIVE_VERSION = "UPDATE smsledger_views SET version = %s WHERE name = 'routing'"
     SELECT_TABLES: str  # the view's tables that its unqualified names reach
+    SELECT_COLUMNS: str  # the column names of one table
 
     CREATE_TABLES: Sequence[str] = (
         "CREATE TABLE IF NOT EXISTS sl_accounts ("
-        " account_id TEXT PRIMARY KEY, api_key_hash TEXT NOT NULL UNIQUE,"
+        " account_id TEXT PRIMARY KEY,"
         " name TEXT NOT NULL, default_region TEXT NOT NULL,"
-        " routing_policy TEXT NOT NULL, enhanced_inbound BOOLEAN NOT NULL,"
-        " twilio_auth_token TEXT)",
+        " routing_policy TEXT NOT NULL, enhanced_inbound BOOLEAN NOT NULL)",
+        # The accounts' live keys, by the hash that authenticates a request.
+        "CREATE TABLE IF NOT EXISTS sl_api_keys ("
+        " account_id TEXT NOT NULL, key_id TEXT NOT NULL,"
+        " key_hash TEXT NOT NULL UNIQUE, name TEXT NOT NULL, prefix TEXT,"
+        " created_at TEXT NOT NULL, PRIMARY KEY (account_id, key_id))",
+        # Provider secrets, sealed as the ledger holds them.
+        "CREATE TABLE IF NOT EXISTS sl_account_secrets ("
+        " account_id TEXT NOT NULL, name TEXT NOT NULL, sealed TEXT NOT NULL,"
+        " PRIMARY KEY (account_id, name))",
         "CREATE TABLE IF NOT EXISTS sl_users ("
         " account_id TEXT NOT NULL, user_id TEXT NOT NULL, email TEXT NOT NULL,"
         " name TEXT, active BOOLEAN NOT NULL, PRIMARY KEY (account_id, user_id))",
@@ -204,6 +218,8 @@ class RoutingView:
 
     TABLES = (
         "accounts",
+        "api_keys",
+        "account_secrets",
         "users",
         "contacts",
         "contact_phones",
@@ -216,8 +232,17 @@ class RoutingView:
     )
 
     INSERT_ACCOUNT = (
-        "INSERT INTO sl_accounts (account_id, api_key_hash, name, default_region,"
-        " routing_policy, enhanced_inbound) VALUES (%s, %s, %s, %s, %s, %s)"
+        "INSERT INTO sl_accounts (account_id, name, default_region,"
+        " routing_policy, enhanced_inbound) VALUES (%s, %s, %s, %s, %s)"
+    )
+    INSERT_KEY = (
+        "INSERT INTO sl_api_keys (account_id, key_id, key_hash, name, prefix,"
+        " created_at) VALUES (%s, %s, %s, %s, %s, %s)"
+    )
+    DELETE_KEY = "DELETE FROM sl_api_keys WHERE account_id = %s AND key_id = %s"
+    UPSERT_SECRET = (
+        "INSERT INTO sl_account_secrets (account_id, name, sealed) VALUES (%s, %s, %s)"
+        " ON CONFLICT (account_id, name) DO UPDATE SET sealed = excluded.sealed"
     )
     UPDATE_ACCOUNT = "UPDATE sl_accounts SET {column} = %s WHERE account_id = %s"
     ACCOUNT_COLUMNS = (
@@ -225,7 +250,6 @@ class RoutingView:
         "default_region",
         "routing_policy",
         "enhanced_inbound",
-        "twilio_auth_token",
     )
     UPSERT_USER = (
         "INSERT INTO sl_users (account_id, user_id, email, name, active)"
@@ -306,7 +330,29 @@ class RoutingView:
     )
 
     SELECT_HEAD: str  # the ledger's last position, in the reader's snapshot
-    SELECT_ACCOUNT_BY_KEY = "SELECT * FROM sl_accounts WHERE api_key_hash = %s"
+    SELECT_ACCOUNT_BY_KEY = (
+        "SELECT a.*, k.key_id, k.key_hash FROM sl_api_keys k"
+        " JOIN sl_accounts a ON a.account_id = k.account_id WHERE k.key_hash = %s"
+    )
+    SELECT_LIVE_KEY = (
+        "SELECT key_id FROM sl_api_keys WHERE key_hash = %s AND account_id = %s"
+    )
+    SELECT_KEYS = (
+        "SELECT k.key_id, k.name, k.prefix, k.created_at, u.last_used_at"
+        " FROM sl_api_keys k LEFT JOIN smsledger_key_usage u"
+        " ON u.key_hash = k.key_hash WHERE k.account_id = %s"
+        " ORDER BY k.created_at, k.key_id"
+    )
+    SELECT_SECRET = (
+        "SELECT sealed FROM sl_account_secrets WHERE account_id = %s AND name = %s"
+    )
+    SELECT_SECRETS = "SELECT account_id, name, sealed FROM sl_account_secrets"
+    # Later than the kept time only: two processes may record one use.
+    RECORD_KEY_USE = (
+        "INSERT INTO smsledger_key_usage (key_hash, last_used_at) VALUES (%s, %s)"
+        " ON CONFLICT (key_hash) DO UPDATE SET last_used_at = excluded.last_used_at"
+        " WHERE excluded.last_used_at > smsledger_key_usage.last_used_at"
+    )
     SELECT_ACCOUNT = "SELECT * FROM sl_accounts WHERE account_id = %s"
     SELECT_USER = "SELECT * FROM sl_users WHERE account_id = %s AND user_id = %s"
     SELECT_CONTACT = (
@@ -381,6 +427,19 @@ class RoutingView:
         """How far a version being built has folded, written with what it folded."""
         curs.execute(self.sql(self.RECORD_BUILD, 0), (version, position))
 
+    def tables_with_column(self, curs: Any, pattern: str, column: str) -> list[str]:
+        """The view's tables, of any version, named by the regular expression
+        `pattern` and having `column`."""
+        curs.execute(self.SELECT_TABLES)
+        names = sorted(row["name"] for row in curs.fetchall())
+        found = []
+        for name in names:
+            if re.fullmatch(pattern, name):
+                curs.execute(self.SELECT_COLUMNS, (name,))
+                if column in {row["name"] for row in curs.fetchall()}:
+                    found.append(name)
+        return found
+
     def readiness(self) -> list[str]:
         """What keeps the live version from serving routing; empty if it can.
 
@@ -428,6 +487,10 @@ class RoutingView:
     HANDLERS = {
         "Account.Opened": "_account_opened",
         "Account.SettingsChanged": "_account_changed",
+        "Account.SecretsChanged": "_secrets_changed",
+        "Account.SecretsResealed": "_secrets_changed",
+        "Account.ApiKeyIssued": "_key_issued",
+        "Account.ApiKeyRevoked": "_key_revoked",
         "User.Registered": "_user",
         "User.Updated": "_user",
         "Contact.Registered": "_contact_registered",
@@ -448,22 +511,57 @@ class RoutingView:
     }
 
     def _account_opened(self, tx: Tx, e: Any, position: int) -> None:
+        account_id = str(e.originator_id)
         self._execute(
             tx,
             self.INSERT_ACCOUNT,
-            str(e.originator_id),
-            e.api_key_hash,
+            account_id,
             e.name,
             e.default_region,
             e.routing_policy,
             e.enhanced_inbound,
         )
+        key_hash = getattr(e, "api_key_hash", None)
+        if key_hash:  # opened with its one key, before keys had names
+            created_at = time_key(e.timestamp)
+            x = self._execute
+            x(tx, self.INSERT_KEY, account_id, FIRST_KEY_ID, key_hash,
+              DEFAULT_KEY_NAME, None, created_at)  # fmt: skip
 
     def _account_changed(self, tx: Tx, e: Any, position: int) -> None:
+        account_id = str(e.originator_id)
         for column, value in e.changes.items():
+            if column in SECRET_NAMES:
+                # Sealed by the migration; one still in the clear never
+                # reaches the view.
+                if isinstance(value, dict):
+                    self._execute(
+                        tx, self.UPSERT_SECRET, account_id, column, value["sealed"]
+                    )
+                continue
             assert column in self.ACCOUNT_COLUMNS, column
             statement = self.UPDATE_ACCOUNT.format(column=column)
-            self._execute(tx, statement, value, str(e.originator_id))
+            self._execute(tx, statement, value, account_id)
+
+    def _secrets_changed(self, tx: Tx, e: Any, position: int) -> None:
+        account_id = str(e.originator_id)
+        for name, sealed in e.sealed.items():
+            self._execute(tx, self.UPSERT_SECRET, account_id, name, sealed)
+
+    def _key_issued(self, tx: Tx, e: Any, position: int) -> None:
+        self._execute(
+            tx,
+            self.INSERT_KEY,
+            str(e.originator_id),
+            e.key_id,
+            e.key_hash,
+            e.name,
+            e.prefix,
+            time_key(e.timestamp),
+        )
+
+    def _key_revoked(self, tx: Tx, e: Any, position: int) -> None:
+        self._execute(tx, self.DELETE_KEY, str(e.originator_id), e.key_id)
 
     def _user(self, tx: Tx, e: Any, position: int) -> None:
         x = self._execute
@@ -678,6 +776,23 @@ class RoutingView:
     def account(self, account_id: str) -> dict[str, Any] | None:
         return self._account(self._one(self.SELECT_ACCOUNT, account_id))
 
+    def api_keys(self, account_id: str) -> list[dict[str, Any]]:
+        """An account's live keys, oldest first, with when each was last used."""
+        return self._all(self.SELECT_KEYS, account_id)
+
+    def secret(self, account_id: str, name: str) -> str | None:
+        """A provider secret of an account, sealed; None if it has none."""
+        row = self._one(self.SELECT_SECRET, account_id, name)
+        return row["sealed"] if row else None
+
+    def secrets(self) -> list[dict[str, Any]]:
+        """Every account's provider secrets, sealed."""
+        return self._all(self.SELECT_SECRETS)
+
+    def record_key_use(self, key_hash: str, at: datetime) -> None:
+        with self.writing() as tx:
+            self._execute(tx, self.RECORD_KEY_USE, key_hash, time_key(at))
+
     def account_now(self, account_id: str) -> Reads[dict[str, Any]]:
         """An account's row as it is now: a read to compose with others."""
         _, (rows,) = yield [(self.SELECT_ACCOUNT, (account_id,))]
@@ -700,15 +815,38 @@ class RoutingView:
         " AS default_region"
     )
 
+    # As above, and whether the request's key is still live, in the same read.
+    SELECT_NOTE_REFERENCES_BY_KEY = (
+        SELECT_NOTE_REFERENCES
+        + ", EXISTS (SELECT 1 FROM sl_api_keys WHERE key_hash = %s"
+        " AND account_id = %s) AS key_live"
+    )
+
     def note_references(
-        self, account_id: str, user_id: str, contact_id: str
-    ) -> Reads[tuple[bool, bool, str]]:
-        """Whether the user and the contact a note names exist, and the account's
-        region now: all a note needs to know, in one query."""
-        params = (account_id, user_id, account_id, contact_id, account_id)
-        _, (rows,) = yield [(self.SELECT_NOTE_REFERENCES, params)]
+        self,
+        account_id: str,
+        user_id: str,
+        contact_id: str,
+        key_hash: str | None = None,
+    ) -> Reads[tuple[bool, bool, str, bool]]:
+        """Whether the user and the contact a note names exist, the account's
+        region now, and whether `key_hash` (if given) is a live key of the
+        account: all a note needs to know, in one query."""
+        params: tuple[str, ...] = (
+            account_id, user_id, account_id, contact_id, account_id
+        )  # fmt: skip
+        statement = self.SELECT_NOTE_REFERENCES
+        if key_hash is not None:
+            statement = self.SELECT_NOTE_REFERENCES_BY_KEY
+            params += (key_hash, account_id)
+        _, (rows,) = yield [(statement, params)]
         row = dict(rows[0])
-        return bool(row["has_user"]), bool(row["has_contact"]), row["default_region"]
+        return (
+            bool(row["has_user"]),
+            bool(row["has_contact"]),
+            row["default_region"],
+            key_hash is None or bool(row["key_live"]),
+        )
 
     def contact(self, account_id: str, contact_id: str) -> dict[str, Any] | None:
         return self._one(self.SELECT_CONTACT, account_id, contact_id)
@@ -792,21 +930,27 @@ class RoutingView:
         return facts, position
 
     def routing_read(
-        self, account_id: str, to: str, sender: str
+        self, account_id: str, to: str, sender: str, key_hash: str | None = None
     ) -> Reads[tuple[Facts, int, dict[str, Any]]]:
-        """The facts, the head and the account's settings, in one snapshot.
+        """The facts, the head and the account's settings, in one snapshot; the
+        settings say `key_live`: whether `key_hash`, if given, is a live key of
+        the account.
 
         Every read is a primary-key or index lookup; none grows with the ledger.
         """
-        state, (accounts, numbers, matches, noted) = yield [
+        queries = [
             (self.SELECT_ACCOUNT, (account_id,)),
             (self.SELECT_NUMBER, (to,)),
             (self.SELECT_MATCHES, (account_id, sender)),
             (self.SELECT_NOTES, (account_id, account_id, sender)),
         ]
+        if key_hash is not None:
+            queries.append((self.SELECT_LIVE_KEY, (key_hash, account_id)))
+        state, (accounts, numbers, matches, noted, *keys) = yield queries
         position = int(state["head"] or 0)
         account = self._account(dict(accounts[0]))
         assert account is not None
+        account["key_live"] = key_hash is None or bool(keys[0])
         if not numbers or numbers[0]["account_id"] != account_id:
             return Facts(sender=sender, number=None), position, account
         number = NumberFact(number=to, backup_email=numbers[0]["backup_email"])

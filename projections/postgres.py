@@ -97,6 +97,11 @@ class PostgresRoutingView(RoutingView):
         " AND pg_catalog.pg_table_is_visible(oid)"
     )
 
+    SELECT_COLUMNS = (
+        "SELECT attname AS name FROM pg_catalog.pg_attribute"
+        " WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped"
+    )
+
     def __init__(self, datastore: Any, events_table: str) -> None:
         super().__init__(datastore)
         self._live_hint = 1
@@ -352,6 +357,26 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         with self.datastore.transaction(commit=True) as curs:
             self._lock_table(curs)
             yield curs
+
+    def select_topic(self, curs: Any, topic: str) -> list[Any]:
+        """Every stored event of one type, in ledger order, with its position."""
+        curs.execute(
+            "SELECT notification_id AS position, originator_id, originator_version,"
+            f" topic, state FROM {self.qualified_events_table} WHERE topic = %s"
+            " ORDER BY notification_id",
+            [topic],
+        )
+        return list(curs.fetchall())
+
+    def rewrite_state(
+        self, curs: Any, originator_id: Any, originator_version: int, state: bytes
+    ) -> None:
+        """Replace a stored event's state: for the one sanctioned rewrite."""
+        curs.execute(
+            f"UPDATE {self.qualified_events_table} SET state = %s"
+            " WHERE originator_id = %s AND originator_version = %s",
+            [state, originator_id, originator_version],
+        )
 
     def select_after(self, curs: Any, position: int) -> list[Notification]:
         curs.execute(

@@ -30,6 +30,8 @@ class SQLiteRoutingView(RoutingView):
     def dialect(self, statement: str) -> str:
         return statement.replace("%s", "?")
 
+    SELECT_COLUMNS = "SELECT name FROM pragma_table_info(?)"
+
     SELECT_STATE = (
         "SELECT (SELECT version FROM smsledger_views WHERE name = 'routing')"
         f" AS version, ({SELECT_HEAD}) AS head"
@@ -97,6 +99,25 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         "SELECT rowid FROM stored_events"
         " WHERE originator_id = ? AND originator_version = 1"
     )
+
+    def select_topic(self, curs: Any, topic: str) -> list[Any]:
+        """Every stored event of one type, in ledger order, with its position."""
+        curs.execute(
+            "SELECT rowid AS position, originator_id, originator_version, topic,"
+            f" state FROM {self.events_table_name} WHERE topic = ? ORDER BY rowid",
+            [topic],
+        )
+        return list(curs.fetchall())
+
+    def rewrite_state(
+        self, curs: Any, originator_id: Any, originator_version: int, state: bytes
+    ) -> None:
+        """Replace a stored event's state: for the one sanctioned rewrite."""
+        curs.execute(
+            f"UPDATE {self.events_table_name} SET state = ?"
+            " WHERE originator_id = ? AND originator_version = ?",
+            [state, originator_id, originator_version],
+        )
 
     def bulk_transaction(self) -> Any:
         return self.datastore.transaction(commit=True)

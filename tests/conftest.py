@@ -11,6 +11,9 @@ import pytest
 from psycopg import sql
 
 from ledger.application import AccountContext, Ledger
+from ledger.sealing import Sealer
+
+TEST_SECRET_KEY = "a-secret-key-for-tests-only"
 
 LOCAL_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -82,7 +85,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def ledger(database_url: str) -> Iterator[Ledger]:
     """The ledger application on a clean database, once per backend."""
-    app = Ledger(database_url)
+    app = Ledger(database_url, Sealer(TEST_SECRET_KEY))
     try:
         yield app
     finally:

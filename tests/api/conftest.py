@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from api.settings import Settings
+from tests.conftest import TEST_SECRET_KEY
 
 ADMIN_TOKEN = "admin-secret"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -24,6 +25,7 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         admin_token=SecretStr(ADMIN_TOKEN),
         public_base_url=PUBLIC_BASE_URL,
+        secret_key=SecretStr(TEST_SECRET_KEY),
         # Delivery appends events as it goes; tests/delivery runs it itself.
         delivery_worker=False,
     )

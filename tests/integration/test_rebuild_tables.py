@@ -24,6 +24,13 @@ DAY = datetime(2026, 11, 1, tzinfo=UTC)
 def build_history(ledger: Ledger) -> None:
     settings, _ = ledger.open_account("Acme")
     ledger.change_account(settings["account_id"], enhanced_inbound=True)
+    ledger.change_account(
+        settings["account_id"], twilio_auth_token="tok-1", twilio_account_sid="AC1"
+    )
+    ledger.change_account(settings["account_id"], twilio_auth_token="tok-2")
+    ledger.create_api_key(settings["account_id"], "kept")
+    revoked = ledger.create_api_key(settings["account_id"], "revoked")
+    ledger.revoke_api_key(settings["account_id"], revoked["key_id"])
     ctx = ledger.context(settings["account_id"])
     ledger.open_account("Other")
     for user_id in ("ann", "bob", "cat"):

@@ -15,12 +15,18 @@ def routing_queries(ledger: Ledger, account_id: str, version: int):
         (view.SELECT_MATCHES, (account_id, PHONES[0])),
         (view.SELECT_DECISION, (account_id, "SM1")),
         (view.SELECT_ACCOUNT_BY_KEY, ("x" * 64,)),
+        (view.SELECT_LIVE_KEY, ("x" * 64, account_id)),
+        (view.SELECT_SECRET, (account_id, "twilio_auth_token")),
         (view.SELECT_USER, (account_id, "ann")),
         (view.SELECT_CONTACT, (account_id, "c1")),
         (view.SELECT_ACCOUNT, (account_id,)),
         (
             view.SELECT_NOTE_REFERENCES,
             (account_id, "ann", account_id, "c1", account_id),
+        ),
+        (
+            view.SELECT_NOTE_REFERENCES_BY_KEY,
+            (account_id, "ann", account_id, "c1", account_id, "x" * 64, account_id),
         ),
         (view.SELECT_HELD, (account_id, NUMBER)),
         (view.SELECT_NOTES, (account_id, account_id, PHONES[0])),
