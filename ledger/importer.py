@@ -17,7 +17,7 @@ not at all, and a line is never half-applied.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -74,7 +74,8 @@ class Importer:
         chunk: int = CHUNK,
     ) -> None:
         self.ledger = ledger
-        self.ctx = ctx
+        # The caller's key was checked already; the note reads need not again.
+        self.ctx = replace(ctx, key_hash=None)
         self.dry_run = dry_run
         self.chunk = chunk
         self.report = ImportReport()
