@@ -137,9 +137,11 @@ def _same(report):
 
 
 @pytest.mark.parametrize("policy", ["sms_then_call", "most_recent_interaction"])
+@pytest.mark.parametrize("replay_cost", [0, 10**9], ids=["folded", "replayed"])
 def test_an_accounts_what_if_answers_as_the_pass_over_the_whole_ledger(
-    ledger, account, policy
+    ledger, account, policy, replay_cost, monkeypatch
 ):
+    monkeypatch.setattr(audit, "REPLAY_COST", replay_cost)
     other = ledger.context(ledger.open_account("Other")[0]["account_id"])
     generate(ledger, other, interactions=1_500, inbound=60, seed=11)
     generate(ledger, account, interactions=1_500, inbound=60, seed=3)
