@@ -4,6 +4,7 @@ import re
 import threading
 
 import pytest
+from pydantic import SecretStr
 
 from api.settings import Settings
 from tests.api.conftest import (
@@ -24,7 +25,7 @@ ITEM = re.compile(r'^"(?P<name>[\w-]+)";r=(?P<r>\d+)(;t=(?P<t>\d+))?$')
 def settings(database_url):
     return Settings(
         database_url=database_url,
-        admin_token=ADMIN_TOKEN,
+        admin_token=SecretStr(ADMIN_TOKEN),
         public_base_url=PUBLIC_BASE_URL,
         delivery_worker=False,
         write_limit=12,
