@@ -11,8 +11,10 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import TypeAdapter
 
 from api import errors
+from api.errors import documented
 from api.hot import HotRoute, HotRoutes
 from api.limits import BodyLimit
+from api.ratelimit import Limits, WriteLimit
 from api.routes import (
     accounts,
     alerts,
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
     app.state.ledger = ledger
     app.state.batcher = batcher
     app.state.delivery = worker
+    app.state.limits = limits = Limits(settings)
     errors.install(app)
     app.add_middleware(
         BodyLimit, limit=settings.max_body_bytes, exempt=transfers.STREAMED
@@ -105,6 +108,9 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
             batcher=batcher,
             limit=settings.max_body_bytes,
         )
+    # Outermost: a write over the limit is refused before anything reads it,
+    # on the hot routes as on every other.
+    app.add_middleware(WriteLimit, window=limits.writes)
     # Routers are matched in order: the routes clients call most come first.
     for module in (
         interactions,
@@ -149,5 +155,30 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(problem.pop("$defs", {}))
         components["Problem"] = problem
+        _document_limits(schema)
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+# What a 429 carries (api/ratelimit.py).
+LIMIT_HEADERS = {
+    "Retry-After": "Seconds to wait before trying again.",
+    "RateLimit-Policy": 'The limit: `"name";q=quota;w=window in seconds`.',
+    "RateLimit": 'What is left of it: `"name";r=remaining;t=seconds to reset`.',
+}
+
+
+def _document_limits(schema: dict[str, Any]) -> None:
+    """Every write with a key can meet the write limit, and the expensive
+    routes their own: 429, with its header fields."""
+    (limited,) = documented(429).values()
+    limited["headers"] = {
+        name: {"description": text, "schema": {"type": "string"}}
+        for name, text in LIMIT_HEADERS.items()
+    }
+    for path in schema.get("paths", {}).values():
+        for method, operation in path.items():
+            responses = operation.get("responses", {})
+            keyed = method != "get" and "security" in operation
+            if keyed or "429" in responses:
+                responses["429"] = limited

@@ -167,6 +167,7 @@ _MEANINGS = {
     409: "Contradicts what the ledger already holds.",
     413: "The body is larger than the server accepts.",
     422: "A field is invalid; `errors` names each one.",
+    429: "Over a fair-use limit: retry after `Retry-After` seconds.",
     503: "The database is away or busy (retry after `Retry-After` seconds),"
     " or, for /readyz, not ready to route: `detail` says what is missing.",
 }

@@ -41,6 +41,19 @@ class Settings(BaseSettings):
     # Keys replaced by SECRET_KEY, comma-separated: provider secrets sealed
     # with them still open until `smsledger secrets rotate` reseals them.
     secret_key_previous: SecretStr | None = None
+    # Fair use (see api/ratelimit.py and docs/OPERATIONS.md): each worker
+    # process enforces these on its own; 0 turns a limit off.
+    # Writes per API key per window: far above what one worker can serve.
+    write_limit: int = Field(default=50_000, ge=0)
+    write_limit_window: int = Field(default=10, ge=1)
+    # What-if, replay, contact histories and long listings, per account.
+    expensive_limit: int = Field(default=60, ge=0)
+    expensive_limit_window: int = Field(default=60, ge=1)
+    expensive_concurrency: int = Field(default=2, ge=0)
+    # A listing that asks for more items than this counts as expensive.
+    long_listing: int = Field(default=100, ge=0)
+    alert_streams_per_key: int = Field(default=50, ge=0)
+    alert_streams_per_user: int = Field(default=5, ge=0)
 
     def secret(self, create: bool = True) -> str:
         """SECRET_KEY, or the one kept under ./var/ (made on first use, unless

@@ -485,7 +485,7 @@ class Ledger(Application[UUID]):
         """Which of the account's decisions `policy` would have sent elsewhere."""
         if policy not in POLICIES:
             raise InvalidInput("policy", f"must be one of {', '.join(POLICIES)}")
-        return audit.what_if(self, policy, account_id=ctx.account_id, since=since)
+        return audit.account_what_if(self, policy, ctx.account_id, since)
 
     def projection_status(self) -> list[str]:
         """One line per view: its version, position, the ledger head and the lag."""

@@ -7,11 +7,14 @@ folded straight from ledger events (domain/history.py), never from the view.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventsourcing.utils import get_topic
+
 from domain.history import AccountHistory
+from domain.inbound import InboundSms
 from domain.routing import Decision, decide
 
 # What a decision says, as opposed to when and about which message.
@@ -76,7 +79,7 @@ def _keys_named_by_seen(seen: dict[int, Any], new: dict[int, Any]) -> set[str]:
     return _keys_named_by(old)
 
 
-# One streaming pass over the whole ledger.
+# One streaming pass over the whole ledger, or over one account's events.
 
 
 @dataclass
@@ -128,34 +131,114 @@ def stream_decisions(
         for notification in page:
             event = ledger.mapper.to_domain_event(notification)
             stats.events += 1
-            is_decision = type(event).__qualname__ in DECISION_EVENTS
             owner = (
                 event.decision["account_id"]
-                if is_decision
+                if type(event).__qualname__ in DECISION_EVENTS
                 else getattr(event, "account_id", None)
             )
             if owner is None or (account_id and owner != account_id):
                 continue
             history = histories.setdefault(owner, AccountHistory(owner))
-            if not is_decision:
-                history.apply(event, notification.id)
-            elif event.decision["position"] >= since:
-                stats.decisions += 1
-                yield _check(ledger, history, event.decision, policy, stats)
+            checked = _step(ledger, history, event, notification.id, policy, since,
+                            stats)  # fmt: skip
+            if checked is not None:
+                yield checked
         position = page[-1].id
         if progress:
             progress(position, head)
 
 
-def _check(
+# Replaying one decision through the index reads a few events in a few round
+# trips; it costs about as much as folding this many events (on PostgreSQL,
+# ~5 ms against ~17 us an event).
+REPLAY_COST = 300
+
+
+def account_decisions(
+    ledger: Any,
+    policy: Callable[[dict[str, Any]], str],
+    account_id: str,
+    since: int = 0,
+    page_size: int = 2000,
+    stats: StreamStats | None = None,
+) -> Iterator[Checked]:
+    """As `stream_decisions` for one account, reading only that account's events.
+
+    The ledger index names every event the facts are folded from (users,
+    contacts and their notes, numbers), and the account's decisions name
+    their own aggregates: so the cost follows the account's history, however
+    long the ledger is, and no other account's event is read. An account
+    with few decisions on a long history has each replayed through the index
+    instead, from the few events that decision depends on.
+    """
+    stats = stats or StreamStats()
+    head = ledger.head()
+    decisions = _decision_positions(ledger, account_id, head)
+    facts = ledger.view.account_positions(account_id, head)
+    if len(decisions) * REPLAY_COST < len(facts):
+        for _, event in _events(ledger, decisions, page_size):
+            stats.events += 1
+            if event.decision["position"] >= since:
+                stats.decisions += 1
+                yield _check(ledger, None, event.decision, policy, stats)
+        return
+    history = AccountHistory(account_id)
+    for position, event in _events(ledger, sorted({*facts, *decisions}), page_size):
+        stats.events += 1
+        checked = _step(ledger, history, event, position, policy, since, stats)
+        if checked is not None:
+            yield checked
+
+
+def _events(ledger: Any, positions: list[int], page_size: int) -> Iterator[Any]:
+    for start in range(0, len(positions), page_size):
+        yield from ledger.events_at(positions[start : start + page_size])
+
+
+# The classes are made by the aggregate's metaclass, which mypy cannot see.
+_DECISION_TOPICS = [get_topic(getattr(InboundSms, name)) for name in ("Held", "Routed")]
+
+
+def _decision_positions(ledger: Any, account_id: str, upto: int) -> list[int]:
+    """The positions, up to `upto`, of the account's decision events."""
+    ids = [
+        InboundSms.create_id(account_id, message_id)
+        for message_id in ledger.view.decision_message_ids(account_id)
+    ]
+    found = ledger.recorder.positions_of(ids, _DECISION_TOPICS, upto) if ids else []
+    return sorted(found)
+
+
+def _step(
     ledger: Any,
     history: AccountHistory,
+    event: Any,
+    position: int,
+    policy: Callable[[dict[str, Any]], str],
+    since: int,
+    stats: StreamStats,
+) -> Checked | None:
+    """Fold one event of the account; a decision is checked, not folded."""
+    if type(event).__qualname__ not in DECISION_EVENTS:
+        history.apply(event, position)
+        return None
+    if event.decision["position"] < since:
+        return None
+    stats.decisions += 1
+    return _check(ledger, history, event.decision, policy, stats)
+
+
+def _check(
+    ledger: Any,
+    history: AccountHistory | None,
     document: dict[str, Any],
     policy: Callable[[dict[str, Any]], str],
     stats: StreamStats,
 ) -> Checked:
+    """Recompute a decision from `history`, if it stands where the decision
+    was made; else (or without one) replay it through the index."""
     chosen = policy(document)
-    if history.position <= document["position"]:
+    if history is not None and history.position <= document["position"]:
         facts = history.facts(document["to"], document["from"])
         replayed = as_recorded(decide(facts, chosen), chosen)
     else:
@@ -193,8 +276,20 @@ class WhatIfReport:
 
 def what_if(ledger: Any, policy: str, **options: Any) -> WhatIfReport:
     """Which past decisions would have gone elsewhere under `policy`."""
+    return _report(policy, stream_decisions(ledger, lambda d: policy, **options))
+
+
+def account_what_if(
+    ledger: Any, policy: str, account_id: str, since: int = 0
+) -> WhatIfReport:
+    """As `what_if` for one account, reading only that account's events."""
+    decisions = account_decisions(ledger, lambda d: policy, account_id, since)
+    return _report(policy, decisions)
+
+
+def _report(policy: str, decisions: Iterable[Checked]) -> WhatIfReport:
     report = WhatIfReport(policy)
-    for checked in stream_decisions(ledger, lambda d: policy, **options):
+    for checked in decisions:
         report.checked += 1
         before, after = checked.recorded, checked.replayed
         if before["recipient"] == after["recipient"]:

@@ -872,6 +872,22 @@ class RoutingView:
         rows = self._all(statement, account_id, *keys, upto)
         return [int(row["position"]) for row in rows]
 
+    SELECT_ACCOUNT_POSITIONS = (
+        "SELECT DISTINCT position FROM sl_ledger_index"
+        " WHERE account_id = %s AND position <= %s"
+    )
+    SELECT_DECISION_IDS = "SELECT message_id FROM sl_decisions WHERE account_id = %s"
+
+    def account_positions(self, account_id: str, upto: int) -> list[int]:
+        """Positions, up to `upto`, of every event the index holds for the
+        account: all that routing's facts are folded from."""
+        rows = self._all(self.SELECT_ACCOUNT_POSITIONS, account_id, upto)
+        return sorted(int(row["position"]) for row in rows)
+
+    def decision_message_ids(self, account_id: str) -> list[str]:
+        rows = self._all(self.SELECT_DECISION_IDS, account_id)
+        return [row["message_id"] for row in rows]
+
     def positions(self, account_id: str, key: str) -> list[int]:
         rows = self._all(self.SELECT_INDEX, account_id, key)
         return [int(row["position"]) for row in rows]

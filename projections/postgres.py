@@ -340,6 +340,19 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(statement, [list(ids)])
             return list(curs.fetchall())
 
+    def positions_of(
+        self, aggregate_ids: Sequence[UUID], topics: Sequence[str], upto: int
+    ) -> list[int]:
+        """Positions of the aggregates' events of these topics, up to `upto`."""
+        statement = (
+            f"SELECT notification_id FROM {self.qualified_events_table}"
+            " WHERE originator_id = ANY(%s) AND topic = ANY(%s)"
+            " AND notification_id <= %s"
+        )
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement, [list(aggregate_ids), list(topics), upto])
+            return [int(row["notification_id"]) for row in curs.fetchall()]
+
     def position_of(self, aggregate_id: UUID) -> int | None:
         """The position of an aggregate's first event."""
         statement = (

@@ -88,6 +88,24 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 ]
         return rows
 
+    def positions_of(
+        self, aggregate_ids: Sequence[UUID], topics: Sequence[str], upto: int
+    ) -> list[int]:
+        """Positions of the aggregates' events of these topics, up to `upto`."""
+        found: list[int] = []
+        # In chunks: SQLite caps the number of parameters of a statement.
+        for start in range(0, len(aggregate_ids), 500):
+            ids = [i.hex for i in aggregate_ids[start : start + 500]]
+            statement = (
+                f"SELECT rowid FROM {self.events_table_name}"
+                f" WHERE originator_id IN ({', '.join('?' for _ in ids)})"
+                f" AND topic IN ({', '.join('?' for _ in topics)}) AND rowid <= ?"
+            )
+            with self.datastore.transaction(commit=False) as curs:
+                curs.execute(statement, [*ids, *topics, upto])
+                found.extend(int(row[0]) for row in curs.fetchall())
+        return found
+
     def position_of(self, aggregate_id: UUID) -> int | None:
         """The position of an aggregate's first event."""
         with self.datastore.transaction(commit=False) as curs:

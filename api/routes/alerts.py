@@ -10,16 +10,18 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
-from api.deps import CurrentAccount, LedgerDep
+from api.deps import Credentials, CurrentAccount, LedgerDep, bearer
 from api.errors import documented
+from api.ratelimit import get_limits
 from api.schemas import Decision, Id
 from domain.errors import Conflict
 from ledger.application import AccountContext, Ledger
@@ -46,12 +48,14 @@ STREAM_DOC = {
 @router.get(
     "/{user_id}/alerts",
     response_class=StreamingResponse,
-    responses={200: STREAM_DOC, **documented(401, 404, 409, 422)},
+    responses={200: STREAM_DOC, **documented(401, 404, 409, 422, 429)},
 )
 def stream_alerts(
     user_id: UserId,
     ctx: CurrentAccount,
     ledger: LedgerDep,
+    request: Request,
+    credentials: Annotated[Credentials, Depends(bearer)],
     last_event_id: Annotated[
         int | None,
         Header(
@@ -69,7 +73,8 @@ def stream_alerts(
     ] = None,
 ) -> StreamingResponse:
     """Stream the decisions routed to this user, as server-sent events.
-    Needs enhanced inbound on the account (409 otherwise)."""
+    Needs enhanced inbound on the account (409 otherwise). The streams open
+    at once are capped per API key and per user (429 beyond)."""
     ledger.get_user(ctx, user_id)
     if not ctx.enhanced_inbound:
         raise Conflict(
@@ -78,12 +83,33 @@ def stream_alerts(
     # Fixed before the response starts: once a client has the headers, no
     # alert routed afterwards can be missed.
     after = ledger.head() if last_event_id is None else last_event_id
+    assert credentials is not None  # CurrentAccount has checked the key
+    close = get_limits(request).open_stream(
+        credentials.credentials, (ctx.account_id, user_id)
+    )
     events = _alerts(ledger, ctx, user_id, after, max_events, timeout)
-    return StreamingResponse(
+    return Stream(
         events,
+        on_close=close,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+class Stream(StreamingResponse):
+    """A stream that says when it ends, however it ends (even before it began)."""
+
+    def __init__(
+        self, content: Any, on_close: Callable[[], None], **kwargs: Any
+    ) -> None:
+        super().__init__(content, **kwargs)
+        self.on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.on_close()
 
 
 async def _alerts(

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from api.deps import CurrentAccount, LedgerDep
 from api.errors import documented
+from api.ratelimit import Expensive
 from api.routes.inbound import MessageId
 from api.schemas import Replay, WhatIf, WhatIfRequest
 
@@ -18,13 +19,14 @@ router = APIRouter(prefix="/v1", tags=["auditing"])
 @router.post(
     "/routing-decisions/what-if",
     response_model=WhatIf,
-    responses=documented(400, 401, 413, 422),
+    responses=documented(400, 401, 413, 422, 429),
+    dependencies=[Expensive],
 )
 def what_if(body: WhatIfRequest, ctx: CurrentAccount, ledger: LedgerDep) -> Any:
     """Replay the account's recorded decisions under another routing policy and
     list those that would have gone to someone else. Nothing is changed: run it
-    before switching `routing_policy`. It reads the whole ledger, so it takes
-    time on a long history."""
+    before switching `routing_policy`. It reads the account's own history, so
+    it takes time on a long one: an expensive request (429 beyond its limit)."""
     report = ledger.what_if(ctx, body.policy, body.since)
     return {
         "policy": report.policy,
@@ -38,7 +40,8 @@ def what_if(body: WhatIfRequest, ctx: CurrentAccount, ledger: LedgerDep) -> Any:
 @router.post(
     "/routing-decisions/{message_id}/replay",
     response_model=Replay,
-    responses=documented(401, 404, 422),
+    responses=documented(401, 404, 422, 429),
+    dependencies=[Expensive],
 )
 def replay_decision(
     message_id: MessageId, ctx: CurrentAccount, ledger: LedgerDep

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path, Response
 
 from api.deps import CurrentAccount, LedgerDep
 from api.errors import documented
+from api.ratelimit import Expensive
 from api.routes import answer
 from api.schemas import Contact, ContactPut, HistoryEvent, Id
 
@@ -49,7 +50,8 @@ def get_contact(
 @router.get(
     "/{contact_id}/history",
     response_model=list[HistoryEvent],
-    responses=documented(401, 404, 422),
+    responses=documented(401, 404, 422, 429),
+    dependencies=[Expensive],
 )
 def contact_history(
     contact_id: ContactId, ctx: CurrentAccount, ledger: LedgerDep

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Query, Response
 from api import cursor
 from api.deps import Caller, CurrentAccount, KnownCaller, LedgerDep
 from api.errors import documented
+from api.ratelimit import LongListing
 from api.routes import answer
 from api.schemas import Decision, DecisionPage, Id, InboundSms, Rule, Text
 from ledger.application import Saved
@@ -58,7 +59,8 @@ def get_decision(
 @router.get(
     "/routing-decisions",
     response_model=DecisionPage,
-    responses=documented(401, 422),
+    responses=documented(401, 422, 429),
+    dependencies=[LongListing],
 )
 def list_decisions(
     ctx: CurrentAccount,
@@ -70,7 +72,9 @@ def list_decisions(
         Text | None, Query(alias="cursor", description="`next_cursor` of a page.")
     ] = None,
 ) -> dict[str, Any]:
-    """Decisions, newest first, a page at a time."""
+    """Decisions, newest first, a page at a time. A `limit` over the server's
+    `LONG_LISTING` (100 unless set) makes it an expensive request (429 beyond
+    its limit)."""
     before = cursor.decode(cursor_) if cursor_ is not None else None
     items = ledger.list_decisions(
         ctx, rule=rule, recipient=recipient, limit=limit, before=before

@@ -2,6 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from domain.inbound import InboundSms
 from ledger import audit
 from ledger.application import Ledger
@@ -128,3 +130,82 @@ def test_what_if_reports_exactly_the_decisions_a_newer_call_would_take(ledger, a
     assert {row["message_id"] for row in report.changed} == changed
     assert report.changes == {"previous_sms -> previous_call": 3}
     assert all(row["what_if_recipient"] == "bob@example.org" for row in report.changed)
+
+
+def _same(report):
+    return report.checked, report.changes, report.changed
+
+
+@pytest.mark.parametrize("policy", ["sms_then_call", "most_recent_interaction"])
+@pytest.mark.parametrize("replay_cost", [0, 10**9], ids=["folded", "replayed"])
+def test_an_accounts_what_if_answers_as_the_pass_over_the_whole_ledger(
+    ledger, account, policy, replay_cost, monkeypatch
+):
+    monkeypatch.setattr(audit, "REPLAY_COST", replay_cost)
+    other = ledger.context(ledger.open_account("Other")[0]["account_id"])
+    generate(ledger, other, interactions=1_500, inbound=60, seed=11)
+    generate(ledger, account, interactions=1_500, inbound=60, seed=3)
+    # A message held for an unconfigured number, routed once it is configured:
+    # two decisions of one message, both checked.
+    ledger.route_inbound_sms(account, JANE, "+14155550199", "hi", message_id="SMh")
+    ledger.put_number(account, "+14155550199", "held@example.org")
+    for i in range(20):  # and the other account goes on writing
+        ledger.put_user(other, f"late{i}", f"late{i}@example.org")
+
+    mine = audit.account_what_if(ledger, policy, account.account_id)
+    streamed = audit.what_if(ledger, policy, account_id=account.account_id)
+
+    assert mine.checked == 62
+    assert _same(mine) == _same(streamed)
+    since = (
+        streamed.changed[len(streamed.changed) // 2]["position"]
+        if streamed.changed
+        else 0
+    )
+    assert _same(audit.account_what_if(ledger, policy, account.account_id, since)) == (
+        _same(audit.what_if(ledger, policy, account_id=account.account_id, since=since))
+    )
+
+
+def test_an_accounts_what_if_reads_none_of_another_accounts_events(ledger, account):
+    setup_team(ledger, account)
+    note(ledger, account, "sms", "ann", 1)
+    note(ledger, account, "call", "bob", 2)
+    # Another account with the same ids, Jane's phone, and later notes by cat:
+    # were any of them folded in, cat would be the one chosen.
+    other = ledger.context(ledger.open_account("Other")[0]["account_id"])
+    start = ledger.head()
+    ledger.put_number(other, "+14155550177", "other@example.org")
+    for user_id in ("ann", "bob", "cat"):
+        ledger.put_user(other, user_id, f"{user_id}@other.example.org")
+    ledger.put_contact(other, "c1", [JANE], owner_user_id="ann")
+    for day in range(3, 23):
+        note(ledger, other, "call", "cat", day)
+        ledger.route_inbound_sms(
+            other, JANE, "+14155550177", "hi", message_id=f"SM{day}"
+        )
+    theirs = range(start + 1, ledger.head() + 1)
+    ledger.route_inbound_sms(account, JANE, NUMBER, "hi", message_id="SM-mine")
+    read: list[int] = []
+    events_at = ledger.events_at
+
+    def counting(positions):
+        read.extend(positions)
+        return events_at(positions)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the whole ledger was read")
+
+    ledger.events_at = counting
+    ledger.recorder.select_notifications = refuse
+
+    report = audit.account_what_if(
+        ledger, "most_recent_interaction", account.account_id
+    )
+
+    assert report.checked == 1
+    assert [
+        (c["recorded_recipient"], c["what_if_recipient"]) for c in report.changed
+    ] == [("ann@example.org", "bob@example.org")]
+    assert read
+    assert not set(read) & set(theirs)
