@@ -12,6 +12,7 @@ from pydantic import TypeAdapter
 
 from api import errors
 from api.hot import HotRoute, HotRoutes
+from api.idempotency import InFlight
 from api.limits import BodyLimit
 from api.routes import (
     accounts,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
     app.state.ledger = ledger
     app.state.batcher = batcher
     app.state.delivery = worker
+    app.state.in_flight = InFlight()
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if hot:
@@ -99,7 +101,8 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
             routes=HOT_ROUTES,
             ledger=ledger,
             batcher=batcher,
-            limit=settings.max_body_bytes,
+            settings=settings,
+            in_flight=app.state.in_flight,
         )
     # Routers are matched in order: the routes clients call most come first.
     for module in (

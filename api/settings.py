@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     )
     # Larger bodies are refused with 413 before they are parsed.
     max_body_bytes: int = 256 * 1024
+    # How far past this server's clock an `occurred_at` or `received_at` may
+    # be: a clock a little fast is no error, a date in the future is.
+    max_future_seconds: int = Field(default=300, ge=0)
     # Signs sessions and links, encrypts provider secrets; see `secret`.
     secret_key: SecretStr | None = None
     secret_key_file: str = DEFAULT_SECRET_KEY_FILE

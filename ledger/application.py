@@ -138,8 +138,13 @@ class Ledger(Application[UUID]):
         default_region: str = DEFAULT_REGION,
         routing_policy: str = "sms_then_call",
         enhanced_inbound: bool = False,
+        *,
+        remember: Callable[[str], Any] | None = None,
     ) -> tuple[dict[str, Any], str]:
-        """Open an account; its API key is returned here and never again."""
+        """Open an account; its API key is returned here and never again.
+
+        `remember`, given the account's id, makes an aggregate appended with it
+        (an idempotency key): if that one was appended before, IntegrityError."""
         api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
         account = Account(
             name=_required_text(name, "name"),
@@ -148,7 +153,7 @@ class Ledger(Application[UUID]):
             enhanced_inbound=enhanced_inbound,
             api_key_hash=hash_key(api_key),
         )
-        self._save(account)
+        self._save(account, *([remember(account.account_id)] if remember else []))
         return account.settings(), api_key
 
     def authenticate(self, api_key: str) -> AccountContext | None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import Response
 
+from api.settings import Settings
+from domain.errors import InvalidInput
 from ledger.application import Saved
 
 
@@ -13,3 +16,12 @@ def answer(saved: Saved, response: Response) -> dict[str, Any]:
     """201 when this request created the thing, 200 when it was already there."""
     response.status_code = 201 if saved.created else 200
     return saved.value
+
+
+def check_not_future(moment: datetime | None, field: str, settings: Settings) -> None:
+    """A moment at most `max_future_seconds` past this server's clock."""
+    ahead = settings.max_future_seconds
+    if moment is not None and moment > datetime.now(UTC) + timedelta(seconds=ahead):
+        raise InvalidInput(
+            field, f"must not be more than {ahead} seconds in the future"
+        )

@@ -28,6 +28,8 @@ router = APIRouter(prefix="/v1/users", tags=["alerts"])
 UserId = Annotated[Id, Path(openapi_examples={"ann": {"value": "u-ann"}})]
 
 PAGE = 100
+# Positions are 64-bit on every backend; a larger one is no position at all.
+POSITION_MAX = 2**63 - 1
 # Alerts routed by this process wake the stream at once; those routed by
 # another process are found by looking again this often.
 POLL_SECONDS = 1.0
@@ -57,6 +59,7 @@ def stream_alerts(
         Header(
             alias="Last-Event-ID",
             ge=0,
+            le=POSITION_MAX,
             description="Resume after this alert: the ones missed are sent first.",
         ),
     ] = None,
