@@ -185,7 +185,8 @@ def remembering(
             return replace(prepared.repeated(), created=True)
 
         return Prepared(
-            _Together(prepared.aggregate, key.remember(record)),
+            # The record's events last: the answer's position is the last one's.
+            _Together(key.remember(record), prepared.aggregate),
             prepared.done,
             repeated,
         )
