@@ -47,6 +47,9 @@ Routes each inbound SMS to the team member who expects it, and records why.
 Every `/v1` path but account creation and the Twilio webhook needs
 `Authorization: Bearer <api_key>`. Errors are `application/problem+json`
 (RFC 9457) with an `errors` list naming each bad field.
+
+Any `POST` can be retried safely with an `Idempotency-Key` header: the same
+key and body answer what the first request answered; another body, 422.
 """
 
 

@@ -1,8 +1,11 @@
 """Alerts: a live stream of the decisions routed to one user (enhanced inbound).
 
-Each alert is a server-sent event whose `id` is the ledger position of the
-decision, so a client that reconnects with `Last-Event-ID` is sent, from the
-ledger, every alert it missed.
+Each alert is a server-sent event whose `id` is the ledger position at which
+the decision was recorded, so a client that reconnects with `Last-Event-ID` is
+sent, from the ledger, every alert it missed. It is not the decision's own
+`position`, the one it was decided at: decisions decided together share that
+one, and one decided earlier may be recorded later, so as a place in the
+stream it would skip alerts.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ KEEPALIVE_SECONDS = 15.0
 STREAM_DOC = {
     "description": (
         "Server-sent events: each alert is `event: alert`, `id:` the ledger "
-        "position of the decision, `data:` the decision as JSON."
+        "position at which the decision was recorded (later than its `position`, "
+        "the one it was decided at), `data:` the decision as JSON."
     ),
     "content": {"text/event-stream": {"schema": {"type": "string"}}},
 }

@@ -28,13 +28,13 @@ def keyed(tenant: Tenant, path: str, body, key: str):
     return tenant.client.post(path, json=body, headers=headers)
 
 
-def notes(tenant: Tenant) -> int:
+def notes(tenant):
     ledger = tenant.client.app.state.ledger
     found = ledger.recorder.select_notifications(start=1, limit=1_000_000)
     return sum(1 for n in found if ":Interaction." in n.topic)
 
 
-def twin(client: TestClient, tenant: Tenant) -> Tenant:
+def twin(client: TestClient, tenant: Tenant):
     """`tenant`, its requests made through `client`."""
     other = object.__new__(Tenant)
     other.__dict__.update(tenant.__dict__, client=client)
@@ -42,7 +42,7 @@ def twin(client: TestClient, tenant: Tenant) -> Tenant:
 
 
 @pytest.fixture
-def team(acme) -> Tenant:
+def team(acme):
     seed_case_one(acme)
     return acme
 
@@ -146,7 +146,10 @@ def test_malformed_key_is_422_and_records_nothing(team, path, key):
 
 def test_key_still_being_carried_out_is_409(team, app):
     use = KeyUse(
-        team.account_id, "/v1/interactions/sms", "k-1", fingerprint(SmsNote(**NOTE))
+        team.account_id,
+        "/v1/interactions/sms",
+        "k-1",
+        fingerprint(SmsNote.model_validate(NOTE)),
     )
     head = app.state.ledger.head()
     with app.state.in_flight.claim(use):

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -96,10 +97,10 @@ def set_up(url: str) -> dict[str, str]:
     return headers
 
 
-def both_at_once(servers: list[str], path: str, body: dict, headers: dict) -> list:
+def both_at_once(servers, path, body, headers):
     """The same request sent to each server at the same moment."""
     barrier = threading.Barrier(len(servers))
-    answers: list = [None] * len(servers)
+    answers: list[Any] = [None] * len(servers)
 
     def send(i: int) -> None:
         with httpx.Client(base_url=servers[i], timeout=30) as client:
