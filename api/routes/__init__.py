@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import datetime
 from typing import Any
 
 from fastapi import Response
@@ -21,7 +22,8 @@ def answer(saved: Saved, response: Response) -> dict[str, Any]:
 def check_not_future(moment: datetime | None, field: str, settings: Settings) -> None:
     """A moment at most `max_future_seconds` past this server's clock."""
     ahead = settings.max_future_seconds
-    if moment is not None and moment > datetime.now(UTC) + timedelta(seconds=ahead):
+    # Timestamps, not datetimes: this runs on every note; they cost far less.
+    if moment is not None and moment.timestamp() > time.time() + ahead:
         raise InvalidInput(
             field, f"must not be more than {ahead} seconds in the future"
         )
