@@ -13,6 +13,7 @@ from pydantic import TypeAdapter
 from api import errors
 from api.errors import documented
 from api.hot import HotRoute, HotRoutes
+from api.idempotency import InFlight
 from api.limits import BodyLimit
 from api.ratelimit import Limits, WriteLimit
 from api.routes import (
@@ -50,6 +51,9 @@ Routes each inbound SMS to the team member who expects it, and records why.
 Every `/v1` path but account creation and the Twilio webhook needs
 `Authorization: Bearer <api_key>`. Errors are `application/problem+json`
 (RFC 9457) with an `errors` list naming each bad field.
+
+Any `POST` can be retried safely with an `Idempotency-Key` header: the same
+key and body answer what the first request answered; another body, 422.
 """
 
 
@@ -96,6 +100,7 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
     app.state.batcher = batcher
     app.state.delivery = worker
     app.state.limits = limits = Limits(settings)
+    app.state.in_flight = InFlight()
     errors.install(app)
     app.add_middleware(
         BodyLimit, limit=settings.max_body_bytes, exempt=transfers.STREAMED
@@ -106,7 +111,8 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
             routes=HOT_ROUTES,
             ledger=ledger,
             batcher=batcher,
-            limit=settings.max_body_bytes,
+            settings=settings,
+            in_flight=app.state.in_flight,
         )
     # Outermost: a write over the limit is refused before anything reads it,
     # on the hot routes as on every other.

@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import unauthorized
+from api.idempotency import InFlight
 from api.settings import Settings
 from ledger.application import AccountContext, Ledger
 from ledger.batch import Batcher
@@ -35,8 +36,14 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
+async def get_in_flight(request: Request) -> InFlight:
+    in_flight: InFlight = request.app.state.in_flight
+    return in_flight
+
+
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+InFlightDep = Annotated[InFlight, Depends(get_in_flight)]
 
 
 def current_account(
@@ -64,6 +71,8 @@ class Caller:
     ctx: AccountContext
     ledger: Ledger
     batcher: Batcher
+    settings: Settings
+    in_flight: InFlight
 
 
 # One dependency, reading the app's state itself: each dependency FastAPI
@@ -76,7 +85,8 @@ async def known_caller(
     key = _api_key(credentials)
     ledger: Ledger = request.app.state.ledger
     ctx = ledger.known_account(key) or await run_in_threadpool(ledger.authenticate, key)
-    return Caller(_valid(ctx), ledger, request.app.state.batcher)
+    state = request.app.state
+    return Caller(_valid(ctx), ledger, state.batcher, state.settings, state.in_flight)
 
 
 def require_admin(

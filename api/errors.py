@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -46,22 +47,82 @@ def unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+# Where FastAPI found a value: not part of the field's name.
+_SOURCES = ("body", "path", "query", "header", "cookie")
+# Pydantic names the member of a union a value failed to match
+# (`literal['a','b']`, `function-after[...]`, `none`): not part of it either.
+_UNION_MEMBERS = ("none", "str", "int", "bool", "float")
+
+
 def field_name(loc: Sequence[str | int]) -> str:
     """The field as the client wrote it: `phones[0]`, `from`, `limit`."""
-    parts = list(loc[1:]) if loc and loc[0] in ("body", "path", "query") else list(loc)
+    parts = list(loc[1:]) if loc and loc[0] in _SOURCES else list(loc)
     name = ""
     for part in parts:
         if isinstance(part, int):
             name += f"[{part}]"
+        elif "[" in part or part in _UNION_MEMBERS:
+            continue
         else:
             name += f".{part}" if name else str(part)
     return name or "body"
 
 
-def _validation_message(error: dict[str, Any]) -> str:
+_CHOICE = re.compile(r"'([^']*)'")
+# Pydantic's messages, in the words the rest of the API uses.
+_PLAIN: dict[str, Callable[[dict[str, Any]], str]] = {
+    "missing": lambda ctx: "is required",
+    "extra_forbidden": lambda ctx: "is not a known field",
+    "literal_error": lambda ctx: (
+        "must be one of " + ", ".join(_CHOICE.findall(str(ctx.get("expected", ""))))
+    ),
+    "bool_type": lambda ctx: "must be true or false",
+    "bool_parsing": lambda ctx: "must be true or false",
+    "int_type": lambda ctx: "must be an integer",
+    "int_parsing": lambda ctx: "must be an integer",
+    "int_from_float": lambda ctx: "must be an integer",
+    "string_type": lambda ctx: "must be a string",
+    "list_type": lambda ctx: "must be a list",
+    "model_attributes_type": lambda ctx: "must be a JSON object",
+    "dict_type": lambda ctx: "must be a JSON object",
+    "string_too_long": lambda ctx: f"must be at most {ctx['max_length']} characters",
+    "too_long": lambda ctx: f"must have at most {ctx['max_length']} items",
+    "greater_than_equal": lambda ctx: f"must be at least {ctx['ge']}",
+    "greater_than": lambda ctx: f"must be more than {ctx['gt']}",
+    "less_than_equal": lambda ctx: f"must be at most {ctx['le']}",
+    "less_than": lambda ctx: f"must be less than {ctx['lt']}",
+    "datetime_type": lambda ctx: "must be a date and time (RFC 3339)",
+    "datetime_parsing": lambda ctx: "must be a date and time (RFC 3339)",
+    "datetime_from_date_parsing": lambda ctx: "must be a date and time (RFC 3339)",
+}
+
+
+def _validation_message(error: Mapping[str, Any]) -> str:
+    plain = _PLAIN.get(str(error.get("type")))
+    if plain is not None:
+        try:
+            return plain(error.get("ctx") or {})
+        except KeyError:
+            pass
     message = str(error.get("msg", "is invalid"))
     # pydantic prefixes messages of custom validators; the field says enough.
     return message.removeprefix("Value error, ")
+
+
+def field_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """One entry per bad field, named and worded for the client.
+
+    An optional field that is not null fails both members of its union: the
+    value's own error says what is wrong, "must be null" does not.
+    """
+    named = [(field_name(e.get("loc", ())), e) for e in errors]
+    with_own_error = {f for f, e in named if e.get("type") != "none_required"}
+    fields: dict[tuple[str, str], None] = {}
+    for field, error in named:
+        if error.get("type") == "none_required" and field in with_own_error:
+            continue
+        fields[(field, _validation_message(error))] = None
+    return [{"field": f, "message": m} for f, m in fields]
 
 
 def _malformed() -> JSONResponse:
@@ -78,10 +139,7 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         return _malformed()
-    fields = [
-        {"field": field_name(e.get("loc", ())), "message": _validation_message(e)}
-        for e in errors
-    ]
+    fields = field_errors(errors)
     names = ", ".join(dict.fromkeys(f["field"] for f in fields))
     return problem(422, f"Invalid {names}.", slug="invalid-input", errors=fields)
 

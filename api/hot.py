@@ -8,9 +8,10 @@ thread that reads, decides and appends (py-spy --gil).
 
 `HotRoutes` answers such a request itself only when it can answer exactly as
 the route would: a POST of JSON, with a key this process has authenticated
-before, and a body the route's own model accepts. Every other request goes on
-to the app as it came (its body replayed), so 401, 413, 422 and the rest are
-answered in one place. The answers are the route's, byte for byte
+before, a body the route's own model accepts and, if it has one, an
+Idempotency-Key of the right form. Every other request goes on to the app as
+it came (its body replayed), so 401, 413, 422 and the rest are answered in one
+place. The answers are the route's, byte for byte
 (`tests/api/test_hot_routes.py`).
 """
 
@@ -25,10 +26,13 @@ from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api import idempotency
 from api.deps import Caller
 from api.errors import domain_problem, unavailable_problem
+from api.idempotency import InFlight
 from api.limits import replay
-from domain.errors import DomainError
+from api.settings import Settings
+from domain.errors import DomainError, InvalidInput
 from ledger.application import Ledger, Saved
 from ledger.batch import Batcher
 
@@ -38,7 +42,8 @@ class HotRoute:
     """What a hot route's function does: its body, its command, its answer."""
 
     body: type[BaseModel]
-    command: Callable[[Caller, Any], Awaitable[Saved]]
+    # Given the caller, the body and the Idempotency-Key (None without one).
+    command: Callable[[Caller, Any, str | None], Awaitable[Saved]]
     answer: TypeAdapter[Any]
 
 
@@ -52,13 +57,16 @@ class HotRoutes:
         routes: Mapping[str, HotRoute],
         ledger: Ledger,
         batcher: Batcher,
-        limit: int,
+        settings: Settings,
+        in_flight: InFlight,
     ) -> None:
         self.app = app
         self.routes = routes
         self.ledger = ledger
         self.batcher = batcher
-        self.limit = limit
+        self.settings = settings
+        self.in_flight = in_flight
+        self.limit = settings.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = (
@@ -81,11 +89,13 @@ class HotRoutes:
             return
         caller = self._caller(headers.get(b"authorization", b""))
         parsed = _parsed(route.body, body) if caller else None
-        if caller is None or parsed is None:
+        raw_key = headers.get(b"idempotency-key")
+        key = _key(raw_key) if raw_key is not None else None
+        if caller is None or parsed is None or (raw_key is not None and key is None):
             await self.app(scope, replay(body, receive), send)
             return
         try:
-            saved = await route.command(caller, parsed)
+            saved = await route.command(caller, parsed, key)
         except Exception as error:
             # Mapped as the app maps them: outside it, no handler would.
             problem = (
@@ -117,7 +127,9 @@ class HotRoutes:
         """The caller of a key this process knows; None for the app to decide."""
         scheme, key = get_authorization_scheme_param(authorization.decode("latin-1"))
         ctx = self.ledger.known_account(key) if scheme.lower() == "bearer" else None
-        return Caller(ctx, self.ledger, self.batcher) if ctx else None
+        if ctx is None:
+            return None
+        return Caller(ctx, self.ledger, self.batcher, self.settings, self.in_flight)
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
@@ -141,6 +153,14 @@ async def _read(receive: Receive) -> bytes | None:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _key(raw: bytes) -> str | None:
+    """The Idempotency-Key sent; None for the app to refuse."""
+    try:
+        return idempotency.parse(raw.decode("latin-1"))
+    except InvalidInput:
+        return None
 
 
 def _parsed(model: type[BaseModel], body: bytes) -> BaseModel | None:

@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     WithJsonSchema,
     field_validator,
 )
@@ -35,6 +36,17 @@ Rule = Literal[
 ID_PATTERN = r"^[^\s/\x00-\x1f\x7f](?:[^/\x00-\x1f\x7f]*[^\s/\x00-\x1f\x7f])?$"
 ID_MAX = 200
 _ID = re.compile(ID_PATTERN)
+# Caps on what a client may send, in characters. Generous for real use; they
+# keep one request from storing megabytes in an append-only ledger.
+NAME_MAX = 200
+SMS_MAX = 1600  # what Twilio accepts in one (concatenated) SMS
+PHONE_MAX = 64  # a phone number however formatted, a short code, a sender id
+EMAIL_MAX = 254  # RFC 5321's limit on a path
+REGION_MAX = 8
+SECRET_MAX = 256
+# Names are shown in mails and pages: no control characters (C0, DEL, C1).
+NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Moments outside these years cannot be stored as sortable text.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, tzinfo=UTC)
@@ -62,6 +74,25 @@ def _id(value: str) -> str:
     return value
 
 
+def _name(value: str) -> str:
+    if _CONTROL.search(_text(value)):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _at_most(most: int) -> AfterValidator:
+    def check(value: str) -> str:
+        if len(value) > most:
+            raise ValueError(f"must be at most {most} characters")
+        return value
+
+    return AfterValidator(check)
+
+
+def _string(most: int, pattern: str = "^[^\\x00]*$") -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "maxLength": most, "pattern": pattern})
+
+
 def _moment(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("must have a UTC offset (RFC 3339)")
@@ -85,6 +116,18 @@ Text = Annotated[
     str,
     AfterValidator(_text),
     WithJsonSchema({"type": "string", "pattern": "^[^\\x00]*$"}),
+]
+Name = Annotated[
+    str, AfterValidator(_name), _at_most(NAME_MAX), _string(NAME_MAX, NAME_PATTERN)
+]
+Phone = Annotated[str, AfterValidator(_text), _at_most(PHONE_MAX), _string(PHONE_MAX)]
+SmsText = Annotated[str, AfterValidator(_text), _at_most(SMS_MAX), _string(SMS_MAX)]
+Email = Annotated[str, AfterValidator(_text), _at_most(EMAIL_MAX), _string(EMAIL_MAX)]
+Region = Annotated[
+    str, AfterValidator(_text), _at_most(REGION_MAX), _string(REGION_MAX)
+]
+Secret = Annotated[
+    str, AfterValidator(_text), _at_most(SECRET_MAX), _string(SECRET_MAX)
 ]
 Moment = Annotated[
     datetime,
@@ -115,10 +158,10 @@ class AccountCreate(Request):
         }
     )
 
-    name: Text
-    default_region: Text = "US"
+    name: Name
+    default_region: Region = "US"
     routing_policy: Policy = "sms_then_call"
-    enhanced_inbound: bool = False
+    enhanced_inbound: StrictBool = False
 
 
 class AccountPatch(Request):
@@ -136,15 +179,15 @@ class AccountPatch(Request):
         }
     )
 
-    name: Text | SkipJsonSchema[None] = None
-    default_region: Text | SkipJsonSchema[None] = None
+    name: Name | SkipJsonSchema[None] = None
+    default_region: Region | SkipJsonSchema[None] = None
     routing_policy: Policy | SkipJsonSchema[None] = None
-    enhanced_inbound: bool | SkipJsonSchema[None] = None
-    twilio_auth_token: Text | SkipJsonSchema[None] = Field(
+    enhanced_inbound: StrictBool | SkipJsonSchema[None] = None
+    twilio_auth_token: Secret | SkipJsonSchema[None] = Field(
         default=None,
         description="Checks Twilio's signatures; stored encrypted, never shown.",
     )
-    twilio_account_sid: Text | SkipJsonSchema[None] = Field(
+    twilio_account_sid: Secret | SkipJsonSchema[None] = Field(
         default=None, description="The Twilio account; stored encrypted, never shown."
     )
 
@@ -196,7 +239,10 @@ class AccountCreated(Account):
         }
     )
 
-    api_key: str = Field(description="Shown once: only its hash is stored.")
+    api_key: str | None = Field(
+        description="Shown once: only its hash is stored. null when an "
+        "Idempotency-Key retry answers for an account opened before."
+    )
 
 
 # API keys.
@@ -212,7 +258,7 @@ KEY_EXAMPLE: dict[str, Any] = {
 class ApiKeyCreate(Request):
     model_config = ConfigDict(json_schema_extra={"examples": [{"name": "zapier"}]})
 
-    name: Text = Field(
+    name: Name = Field(
         max_length=100, description="Unique among the account's live keys."
     )
 
@@ -275,9 +321,9 @@ class UserPut(Request):
         }
     )
 
-    email: Text
-    name: Text | None = None
-    active: bool = True
+    email: Email
+    name: Name | None = None
+    active: StrictBool = True
 
 
 class User(BaseModel):
@@ -316,8 +362,8 @@ class ContactPut(Request):
         }
     )
 
-    name: Text | None = None
-    phones: list[Text] = Field(max_length=50)
+    name: Name | None = None
+    phones: list[Phone] = Field(max_length=50)
     owner_user_id: Id | None = Field(default=None, description="null clears the owner")
 
 
@@ -382,8 +428,8 @@ class NumberPut(Request):
         }
     )
 
-    backup_email: Text
-    label: Text | None = None
+    backup_email: Email
+    label: Name | None = None
 
 
 class InboundNumber(BaseModel):
@@ -427,10 +473,10 @@ class SmsNote(Request):
     interaction_id: Id | None = None
     user_id: Id
     contact_id: Id
-    to: Text
-    sent_from: Text = Field(alias="from")
+    to: Phone
+    sent_from: Phone = Field(alias="from")
     occurred_at: Moment | None = None
-    body: Text | None = None
+    body: SmsText | None = None
 
 
 class CampaignSmsNote(Request):
@@ -452,11 +498,11 @@ class CampaignSmsNote(Request):
 
     interaction_id: Id | None = None
     contact_id: Id
-    to: Text
-    sent_from: Text = Field(alias="from")
-    reply: Text = Field(description="The email address replies must go to.")
+    to: Phone
+    sent_from: Phone = Field(alias="from")
+    reply: Email = Field(description="The email address replies must go to.")
     occurred_at: Moment | None = None
-    body: Text | None = None
+    body: SmsText | None = None
 
 
 class CallNote(Request):
@@ -478,8 +524,8 @@ class CallNote(Request):
     interaction_id: Id | None = None
     user_id: Id
     contact_id: Id
-    to: Text
-    sent_from: Text | None = Field(default=None, alias="from")
+    to: Phone
+    sent_from: Phone | None = Field(default=None, alias="from")
     occurred_at: Moment | None = None
 
 
@@ -533,9 +579,9 @@ class InboundSms(Request):
         }
     )
 
-    sender: Text = Field(alias="from")
-    to: Text
-    body: Text
+    sender: Phone = Field(alias="from")
+    to: Phone
+    body: SmsText
     message_id: Id | None = Field(
         default=None,
         description="The provider's id; a repeat answers the first decision.",
@@ -674,12 +720,14 @@ class WhatIfRequest(Request):
     policy: Policy = Field(description="The policy to replay the history under.")
     since: int = Field(
         default=0,
+        strict=True,
         ge=0,
         le=2**63 - 1,
         description="Only decisions made at or after this ledger position.",
     )
     limit: int = Field(
         default=100,
+        strict=True,
         ge=1,
         le=1000,
         description="At most this many changed decisions in `items`; "
@@ -802,7 +850,7 @@ class TwilioSms(BaseModel):
         },
     )
 
-    sender: Text = Field(alias="From")
-    to: Text = Field(alias="To")
-    body: Text = Field(default="", alias="Body")
+    sender: Phone = Field(alias="From")
+    to: Phone = Field(alias="To")
+    body: SmsText = Field(default="", alias="Body")
     message_sid: Id = Field(alias="MessageSid")

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 256 * 1024
     # POST /v1/imports reads its body as a stream, up to this.
     max_import_bytes: int = 64 * 1024 * 1024
+    # How far past this server's clock an `occurred_at` or `received_at` may
+    # be: a clock a little fast is no error, a date in the future is.
+    max_future_seconds: int = Field(default=300, ge=0)
     # Signs sessions and links, encrypts provider secrets; see `secret`.
     secret_key: SecretStr | None = None
     secret_key_file: str = DEFAULT_SECRET_KEY_FILE

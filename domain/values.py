@@ -10,14 +10,25 @@ import phonenumbers
 from domain.errors import InvalidInput
 
 DEFAULT_REGION = "US"
-# Deliberately loose: one @, a dot in the domain, no spaces. Deliverability is
-# proven by the SMTP server, not by a regular expression.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Deliberately loose: one @, a dot in the domain, no spaces or control
+# characters. Deliverability is proven by the SMTP server, not by a regular
+# expression.
+_PART = r"[^@\s\x00-\x1f\x7f]+"
+_EMAIL = re.compile(rf"^{_PART}@{_PART}\.{_PART}$")
+
+
+# What `_e164` answers for a number with an extension: E.164 has no room for
+# one, and cutting it off would record another line than the one sent.
+_EXTENSION = "extension"
 
 
 def parse_phone(raw: str, region: str, field: str) -> str:
     """Return `raw` in E.164, parsing national formats with `region`."""
     e164 = _e164(raw, region)
+    if e164 == _EXTENSION:
+        raise InvalidInput(
+            field, f"{raw!r} has an extension; send the number without it"
+        )
     if e164 is None:
         raise InvalidInput(field, f"{raw!r} is not a valid phone number")
     return e164
@@ -33,6 +44,8 @@ def _e164(raw: str, region: str) -> str | None:
         return None
     if not phonenumbers.is_valid_number(number):
         return None
+    if number.extension:
+        return _EXTENSION
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -40,10 +53,13 @@ def parse_sender(raw: str, region: str) -> str:
     """An inbound sender in E.164 when it is a phone number, else as sent.
 
     Short codes and alphanumeric sender ids are accepted: they match no contact.
+    A phone number with an extension is refused, as by `parse_phone`.
     """
     try:
         return parse_phone(raw, region, "from")
     except InvalidInput:
+        if _e164(raw, region) == _EXTENSION:
+            raise
         return raw.strip()
 
 

@@ -171,9 +171,14 @@ class Ledger(Application[UUID]):
         default_region: str = DEFAULT_REGION,
         routing_policy: str = "sms_then_call",
         enhanced_inbound: bool = False,
+        *,
+        remember: Callable[[str], Any] | None = None,
     ) -> tuple[dict[str, Any], str]:
         """Open an account with a key named "default", returned here and never
-        again."""
+        again.
+
+        `remember`, given the account's id, makes an aggregate appended with it
+        (an idempotency key): if that one was appended before, IntegrityError."""
         account = Account(
             name=_required_text(name, "name"),
             default_region=check_region(default_region),
@@ -181,7 +186,7 @@ class Ledger(Application[UUID]):
             enhanced_inbound=enhanced_inbound,
         )
         api_key, _ = _issue_key(account, DEFAULT_KEY_NAME, "admin")
-        self._save(account)
+        self._save(account, *([remember(account.account_id)] if remember else []))
         return account.settings(), api_key
 
     def authenticate(self, api_key: str) -> AccountContext | None:

@@ -905,10 +905,13 @@ class RoutingView:
         already seen: decisions made at one position are told apart by id."""
         where = ["account_id = %s"]
         params: list[Any] = [account_id]
-        for column, value in (("rule", rule), ("recipient_email", recipient)):
-            if value is not None:
-                where.append(f"{column} = %s")
-                params.append(value)
+        if rule is not None:
+            where.append("rule = %s")
+            params.append(rule)
+        if recipient is not None:
+            # An address is matched whatever its case, as mail systems do.
+            where.append("lower(recipient_email) = lower(%s)")
+            params.append(recipient)
         if before is not None:
             where.append("(position, message_id) < (%s, %s)")
             params.extend(before)

@@ -2,27 +2,59 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from eventsourcing.persistence import IntegrityError
+from fastapi import APIRouter, Response
 
-from api.deps import Admin, CurrentAccount, LedgerDep
+from api import idempotency
+from api.deps import Admin, CurrentAccount, InFlightDep, LedgerDep
 from api.errors import documented
+from api.idempotency import ADMIN_SCOPE, KeyHeader
 from api.schemas import Account, AccountCreate, AccountCreated, AccountPatch
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
+PATH = "/v1/accounts"
 
 
 @router.post(
-    "/accounts",
+    PATH.removeprefix("/v1"),
     status_code=201,
     response_model=AccountCreated,
     dependencies=[Admin],
-    responses=documented(400, 401, 413, 422),
+    responses={
+        200: {
+            "model": AccountCreated,
+            "description": "Opened before for this Idempotency-Key and body: "
+            "the account, with `api_key` null (a key is shown once)",
+        },
+        **documented(400, 401, 409, 413, 422),
+    },
 )
-def create_account(body: AccountCreate, ledger: LedgerDep) -> dict[str, Any]:
-    """Open an account (admin token only); its API key is shown here, once."""
-    settings, api_key = ledger.open_account(
-        body.name, body.default_region, body.routing_policy, body.enhanced_inbound
-    )
+def create_account(
+    body: AccountCreate,
+    ledger: LedgerDep,
+    in_flight: InFlightDep,
+    response: Response,
+    key: KeyHeader = None,
+) -> dict[str, Any]:
+    """Open an account (admin token only); its API key is shown here, once.
+    Sent again with the same Idempotency-Key and body, it opens no other
+    account: the answer is the first one's, without its key."""
+    used = idempotency.use(ADMIN_SCOPE, PATH, key, body)
+    opening = (body.name, body.default_region, body.routing_policy)
+    if used is None:
+        settings, api_key = ledger.open_account(*opening, body.enhanced_inbound)
+        return {**settings, "api_key": api_key}
+    with in_flight.claim(used):
+        try:
+            settings, api_key = ledger.open_account(
+                *opening, body.enhanced_inbound, remember=used.remember
+            )
+        except IntegrityError:
+            first = idempotency.first_use(ledger, used)
+            if first is None:
+                raise
+            response.status_code = 200
+            return {**ledger.account_settings(first.record), "api_key": None}
     return {**settings, "api_key": api_key}
 
 

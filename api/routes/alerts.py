@@ -1,8 +1,11 @@
 """Alerts: a live stream of the decisions routed to one user (enhanced inbound).
 
-Each alert is a server-sent event whose `id` is the ledger position of the
-decision, so a client that reconnects with `Last-Event-ID` is sent, from the
-ledger, every alert it missed.
+Each alert is a server-sent event whose `id` is the ledger position at which
+the decision was recorded, so a client that reconnects with `Last-Event-ID` is
+sent, from the ledger, every alert it missed. It is not the decision's own
+`position`, the one it was decided at: decisions decided together share that
+one, and one decided earlier may be recorded later, so as a place in the
+stream it would skip alerts.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ router = APIRouter(prefix="/v1/users", tags=["alerts"])
 UserId = Annotated[Id, Path(openapi_examples={"ann": {"value": "u-ann"}})]
 
 PAGE = 100
+# Positions are 64-bit on every backend; a larger one is no position at all.
+POSITION_MAX = 2**63 - 1
 # Alerts routed by this process wake the stream at once; those routed by
 # another process are found by looking again this often.
 POLL_SECONDS = 1.0
@@ -39,7 +44,8 @@ KEEPALIVE_SECONDS = 15.0
 STREAM_DOC = {
     "description": (
         "Server-sent events: each alert is `event: alert`, `id:` the ledger "
-        "position of the decision, `data:` the decision as JSON."
+        "position at which the decision was recorded (later than its `position`, "
+        "the one it was decided at), `data:` the decision as JSON."
     ),
     "content": {"text/event-stream": {"schema": {"type": "string"}}},
 }
@@ -61,6 +67,7 @@ def stream_alerts(
         Header(
             alias="Last-Event-ID",
             ge=0,
+            le=POSITION_MAX,
             description="Resume after this alert: the ones missed are sent first.",
         ),
     ] = None,

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from api.deps import CurrentAccount, LedgerDep
 from api.errors import documented
+from api.idempotency import KeyHeader
 from api.ratelimit import Expensive
 from api.routes.inbound import MessageId
 from api.schemas import Replay, WhatIf, WhatIfRequest
@@ -22,11 +23,19 @@ router = APIRouter(prefix="/v1", tags=["auditing"])
     responses=documented(400, 401, 413, 422, 429),
     dependencies=[Expensive],
 )
-def what_if(body: WhatIfRequest, ctx: CurrentAccount, ledger: LedgerDep) -> Any:
+def what_if(
+    body: WhatIfRequest,
+    ctx: CurrentAccount,
+    ledger: LedgerDep,
+    # Taken as on every POST; this one changes nothing, so a retry is safe
+    # with or without it and nothing is remembered.
+    key: KeyHeader = None,
+) -> Any:
     """Replay the account's recorded decisions under another routing policy and
     list those that would have gone to someone else. Nothing is changed: run it
-    before switching `routing_policy`. It reads the account's own history, so
-    it takes time on a long one: an expensive request (429 beyond its limit)."""
+    before switching `routing_policy`, and send it again as often as needed.
+    It reads the account's own history, so it takes time on a long one: an
+    expensive request (429 beyond its limit)."""
     report = ledger.what_if(ctx, body.policy, body.since)
     return {
         "policy": report.policy,
@@ -44,8 +53,11 @@ def what_if(body: WhatIfRequest, ctx: CurrentAccount, ledger: LedgerDep) -> Any:
     dependencies=[Expensive],
 )
 def replay_decision(
-    message_id: MessageId, ctx: CurrentAccount, ledger: LedgerDep
+    message_id: MessageId,
+    ctx: CurrentAccount,
+    ledger: LedgerDep,
+    key: KeyHeader = None,  # as for what-if: nothing changes, nothing to remember
 ) -> dict[str, Any]:
     """Recompute a recorded decision from the ledger as it stood at the
-    decision's position, and say whether the two agree."""
+    decision's position, and say whether the two agree. Nothing is changed."""
     return ledger.replay_decision(ctx, message_id)

@@ -4,20 +4,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api import cursor
+from api import cursor, idempotency
 from api.deps import Caller, CurrentAccount, KnownCaller, LedgerDep
 from api.errors import documented
+from api.idempotency import KeyHeader
 from api.ratelimit import LongListing
-from api.routes import answer
-from api.schemas import Decision, DecisionPage, Id, InboundSms, Rule, Text
+from api.routes import answer, check_not_future
+from api.schemas import Decision, DecisionPage, Email, Id, InboundSms, Rule, Text
 from ledger.application import Saved
 
 router = APIRouter(prefix="/v1", tags=["inbound SMS and routing decisions"])
+PATH = "/v1/inbound-sms"
 MessageId = Annotated[Id, Path(openapi_examples={"twilio": {"value": "SM0001"}})]
 
 
 @router.post(
-    "/inbound-sms",
+    PATH.removeprefix("/v1"),
     status_code=201,
     response_model=Decision,
     responses={
@@ -29,19 +31,30 @@ async def route_inbound_sms(
     body: InboundSms,
     caller: KnownCaller,
     response: Response,
+    key: KeyHeader = None,
 ) -> dict[str, Any]:
     """Route an inbound SMS and record the decision. A repeated `message_id`
     answers 200 with the first decision, or 409 if its content differs."""
-    return answer(await route(caller, body), response)
+    return answer(await route(caller, body, key), response)
 
 
-async def route(caller: Caller, body: InboundSms) -> Saved:
-    """Decide who gets an inbound SMS, and record the decision."""
-    return await caller.batcher.carry_out(
-        caller.ledger.prepare_route,
-        caller.ctx,
-        *(body.sender, body.to, body.body, body.message_id, body.received_at),
-    )
+async def route(caller: Caller, body: InboundSms, key: str | None = None) -> Saved:
+    """Decide who gets an inbound SMS, and record the decision.
+
+    With an Idempotency-Key, the decision is kept with its key, and a message
+    that names no id gets one derived from the key (`api.idempotency`)."""
+    check_not_future(body.received_at, "received_at", caller.settings)
+    used = idempotency.use(caller.ctx.account_id, PATH, key, body)
+    prepare = caller.ledger.prepare_route
+    message_id = body.message_id
+    if used is not None:
+        message_id = message_id or used.derived_id()
+        prepare = idempotency.remembering(prepare, used, message_id, caller.ledger)
+    command = (prepare, caller.ctx, body.sender, body.to, body.body)
+    if used is None:
+        return await caller.batcher.carry_out(*command, message_id, body.received_at)
+    with caller.in_flight.claim(used):
+        return await caller.batcher.carry_out(*command, message_id, body.received_at)
 
 
 @router.get(
@@ -66,7 +79,9 @@ def list_decisions(
     ctx: CurrentAccount,
     ledger: LedgerDep,
     rule: Rule | None = None,
-    recipient: Annotated[Text | None, Query(description="An email address.")] = None,
+    recipient: Annotated[
+        Email | None, Query(description="An email address, in any case.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor_: Annotated[
         Text | None, Query(alias="cursor", description="`next_cursor` of a page.")

@@ -18,6 +18,7 @@ from starlette.datastructures import ImmutableMultiDict
 
 from api.deps import LedgerDep, SettingsDep
 from api.errors import documented
+from api.idempotency import KeyHeader
 from api.schemas import TwilioSms
 from api.signatures import Form, signed_by
 from domain.errors import InvalidInput
@@ -85,6 +86,8 @@ def twilio_sms(
     fields: Annotated[Form, Depends(form_fields)],
     ledger: LedgerDep,
     settings: SettingsDep,
+    # Taken as on every POST; `MessageSid` already makes each retry exact.
+    key: KeyHeader = None,
 ) -> Response:
     """Twilio's webhook for an inbound SMS, signed with `X-Twilio-Signature`.
     `MessageSid` is the message id, so Twilio's retries are routed once."""

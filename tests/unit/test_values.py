@@ -42,3 +42,17 @@ def test_unknown_region_is_rejected():
     with pytest.raises(InvalidInput):
         check_region("XX")
     assert check_region("gb") == "GB"
+
+
+@pytest.mark.parametrize("raw", ["+14155550111 ext. 12", "4155550111;ext=5"])
+def test_phone_with_an_extension_is_refused_not_cut(raw):
+    with pytest.raises(InvalidInput) as error:
+        parse_phone(raw, "US", "to")
+    assert "extension" in error.value.message
+    with pytest.raises(InvalidInput):
+        parse_sender(raw, "US")
+
+
+def test_email_with_a_control_character_is_rejected():
+    with pytest.raises(InvalidInput):
+        parse_email("ann\x01@example.org", "email")
