@@ -24,12 +24,12 @@ from api.schemas import (
     InboundSms,
     Moment,
     NumberPut,
-    Policy,
     Request,
     SmsNote,
     Text,
     UserPut,
 )
+from domain.vocabulary import Policy
 
 # Written by `export` to say where a line came from; an import reads past them.
 PROVENANCE = ("event", "position", "recorded_at")

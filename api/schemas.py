@@ -21,16 +21,14 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-Policy = Literal["sms_then_call", "most_recent_interaction"]
-Rule = Literal[
-    "previous_sms",
-    "campaign_reply",
-    "previous_call",
-    "contact_owner",
-    "unknown_sender",
-    "no_owner",
-    "number_not_configured",
-]
+from domain.vocabulary import (
+    DEFAULT_POLICY,
+    DeliveryState,
+    NoteKind,
+    Policy,
+    Rule,
+    Status,
+)
 
 # An id travels in paths: no slash, no control character, no space at either end.
 ID_PATTERN = r"^[^\s/\x00-\x1f\x7f](?:[^/\x00-\x1f\x7f]*[^\s/\x00-\x1f\x7f])?$"
@@ -160,7 +158,7 @@ class AccountCreate(Request):
 
     name: Name
     default_region: Region = "US"
-    routing_policy: Policy = "sms_then_call"
+    routing_policy: Policy = DEFAULT_POLICY
     enhanced_inbound: StrictBool = False
 
 
@@ -550,7 +548,7 @@ class Interaction(BaseModel):
     )
 
     interaction_id: str
-    kind: Literal["sms", "campaign_sms", "call"]
+    kind: NoteKind
     contact_id: str
     user_id: str | None
     reply: str | None
@@ -602,7 +600,7 @@ class Delivery(BaseModel):
     # Kept open: delivery records may carry more than these fields.
     model_config = ConfigDict(extra="allow")
 
-    email: Literal["pending", "sent", "failed"]
+    email: DeliveryState
     attempts: int = Field(description="Tries made so far, the one that delivered too.")
     last_error: str | None = Field(
         default=None,
@@ -650,7 +648,7 @@ class Decision(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [DECISION_EXAMPLE]})
 
     message_id: str
-    status: Literal["routed", "held"]
+    status: Status
     sender: str = Field(alias="from")
     to: str
     body: str

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Conflict, InvalidInput, NotFound
+from domain.vocabulary import POLICIES, Policy, check_policy
 
-Policy = Literal["sms_then_call", "most_recent_interaction"]
-POLICIES: tuple[str, ...] = get_args(Policy)
+__all__ = ["POLICIES", "Policy", "check_policy"]
+
 # Provider secrets: stored sealed, answered only as `<name>_set` flags.
 SECRET_NAMES = ("twilio_auth_token", "twilio_account_sid")
 SECRET_MAX = 256
@@ -24,14 +25,6 @@ MAX_KEYS = 50
 DEFAULT_KEY_NAME = "default"
 # The one key of an account opened before keys had names and ids.
 FIRST_KEY_ID = "default"
-
-
-def check_policy(raw: str) -> Policy:
-    if raw not in POLICIES:
-        raise InvalidInput(
-            "routing_policy", f"must be one of {', '.join(POLICIES)}, not {raw!r}"
-        )
-    return raw  # type: ignore[return-value]
 
 
 def check_secret(name: str, raw: str) -> str:
@@ -59,6 +52,14 @@ class ApiKey:
 
 
 class Account(Aggregate):
+    if TYPE_CHECKING:  # made by the metaclass from the @event names below
+        Opened: ClassVar[type[Aggregate.Event]]
+        SettingsChanged: ClassVar[type[Aggregate.Event]]
+        SecretsChanged: ClassVar[type[Aggregate.Event]]
+        SecretsResealed: ClassVar[type[Aggregate.Event]]
+        ApiKeyIssued: ClassVar[type[Aggregate.Event]]
+        ApiKeyRevoked: ClassVar[type[Aggregate.Event]]
+
     @event("Opened")
     def __init__(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -11,6 +11,11 @@ from domain.ids import scoped_id
 
 
 class Contact(Aggregate):
+    if TYPE_CHECKING:  # made by the metaclass from the @event names below
+        Renamed: ClassVar[type[Aggregate.Event]]
+        PhonesChanged: ClassVar[type[Aggregate.Event]]
+        OwnerChanged: ClassVar[type[Aggregate.Event]]
+
     @staticmethod
     def create_id(account_id: str, contact_id: str, **_: Any) -> UUID:
         return scoped_id(account_id, "contact", contact_id)

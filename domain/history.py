@@ -8,12 +8,29 @@ which is what lets a recorded decision be checked against the ledger.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from domain.routing import ContactFact, Facts, NoteFact, NumberFact, UserFact
+from eventsourcing.domain import DomainEvent
+
+from domain.accounts import Account
+from domain.contacts import Contact
+from domain.idempotency import IdempotencyKey
+from domain.inbound import InboundSms
+from domain.interactions import Interaction
+from domain.numbers import InboundNumber
+from domain.routing import (
+    ContactFact,
+    Facts,
+    NoteFact,
+    NumberFact,
+    UserFact,
+    note_slot,
+)
+from domain.users import User
+from domain.vocabulary import NOTE_KINDS
 
 # A whole ledger's latest notes must fit in memory, so each is packed into one
 # bytes object and becomes a NoteFact only when it is asked for: its recency
@@ -21,7 +38,7 @@ from domain.routing import ContactFact, Facts, NoteFact, NumberFact, UserFact
 # so that notes compare as bytes in the order they compare in time; its kind;
 # the length of its interaction id; then the id and the reply, as UTF-8.
 _HEAD = struct.Struct(">QQBI")
-_KINDS = ("sms", "campaign_sms", "call")
+_KINDS = NOTE_KINDS
 _SHIFT = 1 << 63
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -58,31 +75,36 @@ class AccountHistory:
     def apply(self, event: Any, position: int) -> None:
         if getattr(event, "account_id", None) != self.account_id:
             return
-        name = type(event).__qualname__
-        if name in ("User.Registered", "User.Updated"):
-            self.users[event.user_id] = UserFact(
-                event.user_id, event.email, event.name, event.active
-            )
-        elif name == "Contact.Registered":
-            self.contacts[event.contact_id] = _Contact(
-                event.name, [], event.owner_user_id, position
-            )
-            self._set_phones(event.contact_id, event.phones)
-        elif name == "Contact.Renamed":
-            self.contacts[event.contact_id].name = event.name
-        elif name == "Contact.OwnerChanged":
-            self.contacts[event.contact_id].owner_user_id = event.owner_user_id
-        elif name == "Contact.PhonesChanged":
-            self._set_phones(event.contact_id, event.phones)
-        elif name.startswith("Interaction."):
-            self._note(event, position)
-        elif name in ("InboundNumber.Configured", "InboundNumber.Reconfigured"):
-            self.numbers[event.number] = event.backup_email
-        elif name == "InboundNumber.Released":
-            self.numbers.pop(event.number, None)
-        else:
-            return
-        self.position = position
+        fold = FOLDS.get(type(event))
+        if fold is not None:
+            fold(self, event, position)
+            self.position = position
+
+    def _user(self, event: Any, position: int) -> None:
+        self.users[event.user_id] = UserFact(
+            event.user_id, event.email, event.name, event.active
+        )
+
+    def _contact_registered(self, event: Any, position: int) -> None:
+        self.contacts[event.contact_id] = _Contact(
+            event.name, [], event.owner_user_id, position
+        )
+        self._set_phones(event.contact_id, event.phones)
+
+    def _contact_renamed(self, event: Any, position: int) -> None:
+        self.contacts[event.contact_id].name = event.name
+
+    def _owner_changed(self, event: Any, position: int) -> None:
+        self.contacts[event.contact_id].owner_user_id = event.owner_user_id
+
+    def _phones_changed(self, event: Any, position: int) -> None:
+        self._set_phones(event.contact_id, event.phones)
+
+    def _number(self, event: Any, position: int) -> None:
+        self.numbers[event.number] = event.backup_email
+
+    def _number_released(self, event: Any, position: int) -> None:
+        self.numbers.pop(event.number, None)
 
     def _set_phones(self, contact_id: str, phones: list[str]) -> None:
         contact = self.contacts[contact_id]
@@ -106,7 +128,7 @@ class AccountHistory:
             + (getattr(event, "reply", None) or "").encode()
         )
         kept = self.notes.setdefault(event.contact_id, {})
-        key = ("call" if kind == "call" else "sms", user_id or "")
+        key: tuple[str, str] = note_slot(kind, user_id)
         key = _KEYS.setdefault(key, key)  # one tuple per key, shared by contacts
         if key not in kept or note > kept[key]:
             kept[key] = note
@@ -133,6 +155,47 @@ class AccountHistory:
         wanted = {n.user_id for n in notes} | {c.owner_user_id for c in contacts}
         users = {u: self.users[u] for u in wanted if u in self.users}
         return Facts(sender, NumberFact(number, backup), contacts, notes, users)
+
+
+Fold = Callable[[AccountHistory, Any, int], None]
+# The events routing's facts are folded from, by class.
+FOLDS: dict[type[DomainEvent], Fold] = {
+    User.Registered: AccountHistory._user,
+    User.Updated: AccountHistory._user,
+    Contact.Registered: AccountHistory._contact_registered,
+    Contact.Renamed: AccountHistory._contact_renamed,
+    Contact.OwnerChanged: AccountHistory._owner_changed,
+    Contact.PhonesChanged: AccountHistory._phones_changed,
+    Interaction.SmsSent: AccountHistory._note,
+    Interaction.CampaignSmsSent: AccountHistory._note,
+    Interaction.CallMade: AccountHistory._note,
+    InboundNumber.Configured: AccountHistory._number,
+    InboundNumber.Reconfigured: AccountHistory._number,
+    InboundNumber.Released: AccountHistory._number_released,
+}
+# Events the view folds that no routing fact comes from: the account's
+# settings, keys and secrets, and the decisions themselves (which replay
+# checks rather than folds) with their mail.
+BESIDE_FACTS: frozenset[type[DomainEvent]] = frozenset(
+    {
+        Account.Opened,
+        Account.SettingsChanged,
+        Account.SecretsChanged,
+        Account.SecretsResealed,
+        Account.ApiKeyIssued,
+        Account.ApiKeyRevoked,
+        InboundSms.Held,
+        InboundSms.Routed,
+        InboundSms.DeliveryAttempted,
+        InboundSms.Delivered,
+        InboundSms.DeliveryFailed,
+    }
+)
+# Events no fold reads: a message's arrival (its decision says all of it) and
+# a request's idempotency key.
+UNFOLDED: frozenset[type[DomainEvent]] = frozenset(
+    {InboundSms.Received, IdempotencyKey.Used}
+)
 
 
 def _note_fact(note: bytes, contact_id: str, actor: str) -> NoteFact:

@@ -7,7 +7,7 @@ ledger itself, in whichever process it arrives, and finds what the first said.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -16,6 +16,9 @@ from domain.ids import scoped_id
 
 
 class IdempotencyKey(Aggregate):
+    if TYPE_CHECKING:  # made by the metaclass from the @event names below
+        Used: ClassVar[type[Aggregate.Event]]
+
     @staticmethod
     def create_id(scope: str, route: str, key: str, **_: Any) -> UUID:
         return scoped_id(scope, "idempotency", f"{route}\x1f{key}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -17,6 +17,14 @@ MAX_REFUSALS = 3
 
 
 class InboundSms(Aggregate):
+    if TYPE_CHECKING:  # made by the metaclass from the @event names below
+        Received: ClassVar[type[Aggregate.Event]]
+        Held: ClassVar[type[Aggregate.Event]]
+        Routed: ClassVar[type[Aggregate.Event]]
+        DeliveryAttempted: ClassVar[type[Aggregate.Event]]
+        Delivered: ClassVar[type[Aggregate.Event]]
+        DeliveryFailed: ClassVar[type[Aggregate.Event]]
+
     @staticmethod
     def create_id(account_id: str, message_id: str, **_: Any) -> UUID:
         return scoped_id(account_id, "inbound", message_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -12,6 +12,11 @@ from domain.ids import number_id
 
 
 class InboundNumber(Aggregate):
+    if TYPE_CHECKING:  # made by the metaclass from the @event names below
+        Configured: ClassVar[type[Aggregate.Event]]
+        Reconfigured: ClassVar[type[Aggregate.Event]]
+        Released: ClassVar[type[Aggregate.Event]]
+
     @staticmethod
     def create_id(number: str, **_: Any) -> UUID:
         return number_id(number)

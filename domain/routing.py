@@ -13,7 +13,31 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-SMS_KINDS = ("sms", "campaign_sms")
+from domain.vocabulary import (
+    RULE_OF_NOTE,
+    Channel,
+    Policy,
+    Rule,
+    Status,
+    channel_of,
+    check_policy,
+)
+
+# The notes routing weighs: each person's latest note per contact and channel.
+# A user's notes are all skipped or none are, so only the latest can decide;
+# the view keeps just these (one row per slot, the newer by `recency` wins),
+# and the replay fold keeps the same. A rule that needs older notes must
+# change what the view keeps too (docs/ROUTING.md).
+
+
+def actor_of(user_id: str | None) -> str:
+    """Whose a note is: its user, or "" for a campaign."""
+    return user_id or ""
+
+
+def note_slot(kind: str, user_id: str | None) -> tuple[Channel, str]:
+    """Where a note is kept for its contact: its channel and its actor."""
+    return channel_of(kind), actor_of(user_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +69,13 @@ class NoteFact:
     position: int
 
     @property
-    def channel(self) -> str:
-        return "sms" if self.kind in SMS_KINDS else "call"
+    def channel(self) -> Channel:
+        return channel_of(self.kind)
 
     @property
     def actor(self) -> str:
         """Whose note this is: a user, or the campaign (never skipped)."""
-        return self.user_id or ""
+        return actor_of(self.user_id)
 
     @property
     def recency(self) -> tuple[datetime, int]:
@@ -83,8 +107,8 @@ class Facts:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    status: str
-    rule: str
+    status: Status
+    rule: Rule
     contact_ids: list[str]
     recipient: dict[str, str] | None
     evidence: dict[str, Any] | None
@@ -111,13 +135,16 @@ def latest_per_actor(notes: Iterable[NoteFact]) -> list[NoteFact]:
     """
     latest: dict[tuple[str, str], NoteFact] = {}
     for note in notes:
-        key = (note.channel, note.actor)
+        key = note_slot(note.kind, note.user_id)
         if key not in latest or note.recency > latest[key].recency:
             latest[key] = note
     return sorted(latest.values(), key=lambda n: n.recency, reverse=True)
 
 
-def decide(facts: Facts, policy: str) -> Decision:
+def decide(facts: Facts, policy: Policy) -> Decision:
+    """Who gets the message, by which rule, and why; an unknown policy is
+    an error (InvalidInput), never some default."""
+    check_policy(policy)
     if facts.number is None:
         return Decision(
             status="held",
@@ -204,7 +231,7 @@ def decide(facts: Facts, policy: str) -> Decision:
     )
 
 
-def _note_rounds(notes: Sequence[NoteFact], policy: str) -> list[list[NoteFact]]:
+def _note_rounds(notes: Sequence[NoteFact], policy: Policy) -> list[list[NoteFact]]:
     """The candidate notes, newest first, in the order the policy tries them."""
     latest = latest_per_actor(notes)
     if policy == "most_recent_interaction":
@@ -216,11 +243,6 @@ def _note_rounds(notes: Sequence[NoteFact], policy: str) -> list[list[NoteFact]]
 
 
 _ACTS = {"sms": "sent the last SMS to", "call": "made the last call to"}
-_RULES = {
-    "sms": "previous_sms",
-    "campaign_sms": "campaign_reply",
-    "call": "previous_call",
-}
 
 
 def _by_note(
@@ -249,7 +271,7 @@ def _by_note(
         reason = f"{user.display} {_ACTS[note.channel]} {contact} on {when}"
     return Decision(
         status="routed",
-        rule=_RULES[note.kind],
+        rule=RULE_OF_NOTE[note.kind],
         contact_ids=contact_ids,
         recipient=recipient,
         evidence=evidence,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -11,6 +11,10 @@ from domain.ids import scoped_id
 
 
 class User(Aggregate):
+    if TYPE_CHECKING:  # made by the metaclass from the @event names below
+        Registered: ClassVar[type[Aggregate.Event]]
+        Updated: ClassVar[type[Aggregate.Event]]
+
     @staticmethod
     def create_id(account_id: str, user_id: str, **_: Any) -> UUID:
         return scoped_id(account_id, "user", user_id)

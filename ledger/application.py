@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 import time
@@ -31,6 +30,7 @@ from domain.accounts import (
     check_secret,
 )
 from domain.contacts import Contact
+from domain.decision import DecisionRecord, as_stored, plain
 from domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from domain.inbound import InboundSms
 from domain.interactions import Interaction
@@ -44,17 +44,17 @@ from domain.values import (
     parse_phone,
     parse_sender,
 )
+from domain.vocabulary import Policy
 from ledger import audit
 from ledger.commit import GroupCommit
 from ledger.sealing import Sealer, SecretUnreadable
 from ledger.storage import UNAVAILABLE, persistence_env
+from projections.backend import ledger_recorder
 from projections.outbox import Outbox
 from projections.persistence import (
     Reads,
     RoutingView,
-    as_stored,
     from_time_key,
-    to_json,
 )
 from projections.rebuild import Progress, Rebuilder, RebuildReport
 
@@ -79,7 +79,7 @@ class AccountContext:
 
     account_id: str
     default_region: str
-    routing_policy: str
+    routing_policy: Policy
     enhanced_inbound: bool
     # The hash of the API key the request came with; None for a request no
     # key made (a signed webhook, a command of the operator).
@@ -120,7 +120,9 @@ class Ledger(Application[UUID]):
 
     def __init__(self, database_url: str, sealer: Sealer | None = None) -> None:
         super().__init__(env=persistence_env(database_url))
-        self.view: RoutingView = self.recorder.view  # type: ignore[attr-defined]
+        # The library types its recorder as its own; ours says what it adds.
+        self.backend = ledger_recorder(self.recorder)
+        self.view: RoutingView = self.backend.view
         self.commits = GroupCommit(lambda events: self.save(*events))
         self.outbox = Outbox(self.view)
         self._sealer = sealer
@@ -137,8 +139,7 @@ class Ledger(Application[UUID]):
         # The view is folded in the transaction that appends the events.
         processing_event.saved_kwargs["events_to_fold"] = processing_event.events
         recordings = super()._record(processing_event)
-        names = {type(e).__qualname__ for e in processing_event.events}
-        if "InboundSms.Routed" in names:
+        if any(type(e) is InboundSms.Routed for e in processing_event.events):
             for listener in list(self.on_routed):
                 try:
                     listener()
@@ -461,7 +462,7 @@ class Ledger(Application[UUID]):
     def events_at(self, positions: list[int]) -> list[tuple[int, Any]]:
         if not positions:
             return []
-        rows = self.recorder.select_positions(positions)  # type: ignore[attr-defined]
+        rows = self.backend.select_positions(positions)
         return [(int(row["position"]), self._decode(row)) for row in rows]
 
     def _decode(self, row: Any) -> Any:
@@ -490,7 +491,7 @@ class Ledger(Application[UUID]):
         """Which of the account's decisions `policy` would have sent elsewhere."""
         if policy not in POLICIES:
             raise InvalidInput("policy", f"must be one of {', '.join(POLICIES)}")
-        return audit.account_what_if(self, policy, ctx.account_id, since)
+        return audit.account_what_if(self, check_policy(policy), ctx.account_id, since)
 
     def projection_status(self) -> list[str]:
         """One line per view: its version, position, the ledger head and the lag."""
@@ -515,7 +516,7 @@ class Ledger(Application[UUID]):
         self, progress: Progress | None = None, page_size: int = 5000
     ) -> RebuildReport:
         """Rebuild the routing view from the ledger and switch routing to it."""
-        return Rebuilder(self.recorder, self.mapper, page_size).rebuild(progress)
+        return Rebuilder(self.backend, self.mapper, page_size).rebuild(progress)
 
     def readiness(self) -> list[str]:
         """What keeps the service from routing; empty when it is ready."""
@@ -553,6 +554,11 @@ class Ledger(Application[UUID]):
 
     def get_number(self, ctx: AccountContext, number: str) -> dict[str, Any]:
         return self._own_number(ctx, number).as_dict()
+
+    def number_holder(self, number: str) -> str | None:
+        """The account that holds an inbound number now, if any."""
+        row = self.view.number(number)
+        return str(row["account_id"]) if row else None
 
     def delete_number(self, ctx: AccountContext, number: str) -> None:
         inbound = self._own_number(ctx, number)
@@ -649,7 +655,7 @@ class Ledger(Application[UUID]):
         )
 
     def _interaction(self, note: Interaction) -> dict[str, Any]:
-        position = self.recorder.position_of(note.id)  # type: ignore[attr-defined]
+        position = self.backend.position_of(note.id)
         return {**note.details, "position": position}
 
     # Inbound SMS and their decisions.
@@ -729,22 +735,19 @@ class Ledger(Application[UUID]):
         )
         self._live_key(ctx, account["key_live"])
         ctx = self._seen(account)
-        decision = decide(facts, ctx.routing_policy)
-        document = {
-            "account_id": ctx.account_id,
-            **inbound.message(),
-            **decision.as_dict(),
-            "policy": ctx.routing_policy,
-            "position": position,
+        record = DecisionRecord.build(
+            ctx.account_id,
+            inbound.message(),
+            decide(facts, ctx.routing_policy),
+            ctx.routing_policy,
+            position,
             # Enhanced inbound raises an alert for a user, as it was when decided.
-            "alert": ctx.enhanced_inbound
-            and bool(decision.recipient and decision.recipient.get("user_id")),
-        }
-        document = _plain(document)
-        if decision.status == "held":
-            inbound.hold(document)
+            ctx.enhanced_inbound,
+        )
+        if record.held:
+            inbound.hold(record.document())
         else:
-            inbound.route(document)
+            inbound.route(record.document())
         return ctx
 
     def release_held(self, ctx: AccountContext, number: str) -> None:
@@ -885,7 +888,7 @@ def _context(row: dict[str, Any]) -> AccountContext:
     return AccountContext(
         account_id=row["account_id"],
         default_region=row["default_region"],
-        routing_policy=row["routing_policy"],
+        routing_policy=check_policy(row["routing_policy"]),
         enhanced_inbound=bool(row["enhanced_inbound"]),
     )
 
@@ -920,9 +923,7 @@ def _utc(moment: datetime, field: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready values, so the stored decision reads the same everywhere."""
-    return json.loads(to_json(value))
+_plain = plain  # JSON-ready values, so a decision reads the same everywhere
 
 
 def _event_data(event: Any) -> dict[str, Any]:

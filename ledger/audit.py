@@ -6,42 +6,33 @@ folded straight from ledger events (domain/history.py), never from the view.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from eventsourcing.domain import DomainEvent
 from eventsourcing.utils import get_topic
 
+if TYPE_CHECKING:
+    from ledger.application import Ledger
+
+from domain.decision import as_recorded, decided
 from domain.history import AccountHistory
 from domain.inbound import InboundSms
-from domain.routing import Decision, decide
+from domain.routing import decide
+from domain.vocabulary import Policy, check_policy
 
-# What a decision says, as opposed to when and about which message.
-DECIDED = ("status", "rule", "contact_ids", "recipient", "evidence", "skipped",
-           "explanation", "policy")  # fmt: skip
-DECISION_EVENTS = ("InboundSms.Held", "InboundSms.Routed")
+__all__ = ["as_recorded", "decided"]  # and the checks below
 
-
-def decided(document: dict[str, Any]) -> dict[str, Any]:
-    return {key: document.get(key) for key in DECIDED}
-
-
-def as_recorded(decision: Decision, policy: str) -> dict[str, Any]:
-    """A decision in the form it is recorded in, so the two compare equal."""
-    plain = json.loads(json.dumps({**decision.as_dict(), "policy": policy},
-                                  default=_iso))  # fmt: skip
-    return decided(plain)
-
-
-def _iso(value: Any) -> str:
-    return str(value.isoformat().replace("+00:00", "Z"))
+DECISION_EVENTS: frozenset[type[DomainEvent]] = frozenset(
+    {InboundSms.Held, InboundSms.Routed}
+)
 
 
 # Replay of one decision, through the ledger index.
 
 
-def replay(ledger: Any, document: dict[str, Any]) -> dict[str, Any]:
+def replay(ledger: Ledger, document: dict[str, Any]) -> dict[str, Any]:
     """Recompute a recorded decision from the ledger as it stood at its position.
 
     Only the events the index names for this account's number, sender, the
@@ -103,8 +94,8 @@ class StreamStats:
 
 
 def stream_decisions(
-    ledger: Any,
-    policy: Callable[[dict[str, Any]], str],
+    ledger: Ledger,
+    policy: Callable[[dict[str, Any]], Policy],
     account_id: str | None = None,
     since: int = 0,
     page_size: int = 5000,
@@ -123,17 +114,17 @@ def stream_decisions(
     head = ledger.head()
     position = 0
     while position < head:
-        page = ledger.recorder.select_notifications(
+        page = ledger.backend.select_notifications(
             position, page_size, stop=head, inclusive_of_start=False
         )
         if not page:
             break
         for notification in page:
-            event = ledger.mapper.to_domain_event(notification)
+            event: Any = ledger.mapper.to_domain_event(notification)
             stats.events += 1
             owner = (
                 event.decision["account_id"]
-                if type(event).__qualname__ in DECISION_EVENTS
+                if type(event) in DECISION_EVENTS
                 else getattr(event, "account_id", None)
             )
             if owner is None or (account_id and owner != account_id):
@@ -155,8 +146,8 @@ REPLAY_COST = 300
 
 
 def account_decisions(
-    ledger: Any,
-    policy: Callable[[dict[str, Any]], str],
+    ledger: Ledger,
+    policy: Callable[[dict[str, Any]], Policy],
     account_id: str,
     since: int = 0,
     page_size: int = 2000,
@@ -190,36 +181,35 @@ def account_decisions(
             yield checked
 
 
-def _events(ledger: Any, positions: list[int], page_size: int) -> Iterator[Any]:
+def _events(ledger: Ledger, positions: list[int], page_size: int) -> Iterator[Any]:
     for start in range(0, len(positions), page_size):
         yield from ledger.events_at(positions[start : start + page_size])
 
 
-# The classes are made by the aggregate's metaclass, which mypy cannot see.
-_DECISION_TOPICS = [get_topic(getattr(InboundSms, name)) for name in ("Held", "Routed")]
+_DECISION_TOPICS = [get_topic(cls) for cls in (InboundSms.Held, InboundSms.Routed)]
 
 
-def _decision_positions(ledger: Any, account_id: str, upto: int) -> list[int]:
+def _decision_positions(ledger: Ledger, account_id: str, upto: int) -> list[int]:
     """The positions, up to `upto`, of the account's decision events."""
     ids = [
         InboundSms.create_id(account_id, message_id)
         for message_id in ledger.view.decision_message_ids(account_id)
     ]
-    found = ledger.recorder.positions_of(ids, _DECISION_TOPICS, upto) if ids else []
+    found = ledger.backend.positions_of(ids, _DECISION_TOPICS, upto) if ids else []
     return sorted(found)
 
 
 def _step(
-    ledger: Any,
+    ledger: Ledger,
     history: AccountHistory,
     event: Any,
     position: int,
-    policy: Callable[[dict[str, Any]], str],
+    policy: Callable[[dict[str, Any]], Policy],
     since: int,
     stats: StreamStats,
 ) -> Checked | None:
     """Fold one event of the account; a decision is checked, not folded."""
-    if type(event).__qualname__ not in DECISION_EVENTS:
+    if type(event) not in DECISION_EVENTS:
         history.apply(event, position)
         return None
     if event.decision["position"] < since:
@@ -229,10 +219,10 @@ def _step(
 
 
 def _check(
-    ledger: Any,
+    ledger: Ledger,
     history: AccountHistory | None,
     document: dict[str, Any],
-    policy: Callable[[dict[str, Any]], str],
+    policy: Callable[[dict[str, Any]], Policy],
     stats: StreamStats,
 ) -> Checked:
     """Recompute a decision from `history`, if it stands where the decision
@@ -255,9 +245,11 @@ class VerifyReport:
     inconsistent: list[str] = field(default_factory=list)
 
 
-def verify(ledger: Any, **options: Any) -> VerifyReport:
+def verify(ledger: Ledger, **options: Any) -> VerifyReport:
     report = VerifyReport()
-    for checked in stream_decisions(ledger, lambda d: str(d["policy"]), **options):
+    for checked in stream_decisions(
+        ledger, lambda d: check_policy(d["policy"]), **options
+    ):
         report.checked += 1
         if checked.consistent:
             report.consistent += 1
@@ -274,13 +266,13 @@ class WhatIfReport:
     changed: list[dict[str, Any]] = field(default_factory=list)
 
 
-def what_if(ledger: Any, policy: str, **options: Any) -> WhatIfReport:
+def what_if(ledger: Ledger, policy: Policy, **options: Any) -> WhatIfReport:
     """Which past decisions would have gone elsewhere under `policy`."""
     return _report(policy, stream_decisions(ledger, lambda d: policy, **options))
 
 
 def account_what_if(
-    ledger: Any, policy: str, account_id: str, since: int = 0
+    ledger: Ledger, policy: Policy, account_id: str, since: int = 0
 ) -> WhatIfReport:
     """As `what_if` for one account, reading only that account's events."""
     decisions = account_decisions(ledger, lambda d: policy, account_id, since)

@@ -185,10 +185,11 @@ class Importer:
 
     def _recorded(self, ids: list[UUID]) -> dict[UUID, Any]:
         """The aggregates among `ids` that are recorded, as of their first event."""
-        rows = self.ledger.recorder.select_first_events(ids)  # type: ignore[attr-defined]
+        rows = self.ledger.backend.select_first_events(ids)
         found = {}
         for row in rows:
-            event = self.ledger.mapper.to_domain_event(
+            # The library types events by protocol; ours are aggregate events.
+            event: Any = self.ledger.mapper.to_domain_event(
                 StoredEvent(
                     originator_id=row["originator_id"],
                     originator_version=1,
@@ -196,7 +197,7 @@ class Importer:
                     state=bytes(row["state"]),
                 )
             )
-            found[event.originator_id] = event.mutate(None)  # type: ignore[attr-defined]
+            found[event.originator_id] = event.mutate(None)
         return found
 
     def _known_users(self, user_ids: list[str | None]) -> set[str]:
@@ -349,10 +350,10 @@ class Importer:
         key = _aggregate_id(self.ctx, line)
         history = self.histories.get(key)
         if history is None:
-            events = self.ledger.repository.event_store.get(key)
+            events: Iterable[Any] = self.ledger.repository.event_store.get(key)
             states, aggregate = [], None
             for event in events:
-                aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
+                aggregate = event.mutate(aggregate)
                 states.append(_state(aggregate))
             history = self.histories[key] = [states, 0]
         states, at = history

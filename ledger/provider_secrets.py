@@ -20,7 +20,7 @@ from domain.accounts import SECRET_NAMES, Account
 from ledger.sealing import SecretUnreadable
 
 log = logging.getLogger("smsledger.secrets")
-LEGACY_TOPIC = get_topic(Account.SettingsChanged)  # type: ignore[attr-defined]
+LEGACY_TOPIC = get_topic(Account.SettingsChanged)
 # Older versions of the view held the token in the clear in this column, and
 # the account's one key hash in another (keys now have a table of their own).
 LEGACY_TABLES = r"sl\d+_accounts"

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from api import lines
 from domain.errors import NotFound
@@ -72,8 +72,8 @@ def _count_lines(path: str) -> int:
         return sum(chunk.count(b"\n") for chunk in _chunks(f))
 
 
-def _chunks(f: object) -> Iterator[bytes]:
-    while chunk := f.read(1 << 20):  # type: ignore[attr-defined]
+def _chunks(f: BinaryIO) -> Iterator[bytes]:
+    while chunk := f.read(1 << 20):
         yield chunk
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any
@@ -18,6 +18,9 @@ from psycopg.sql import SQL, Identifier
 
 from projections.persistence import BatchTx, RoutingView
 from projections.pool import fail_fast_pool
+from projections.setwise import stream_events
+
+Row = tuple[int, str, bytes, Any, int]  # position, topic, state, id, version
 
 
 class ArrayBatchTx(BatchTx):
@@ -232,6 +235,8 @@ def _array_type(values: Sequence[Any]) -> str:
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
+    setwise_rebuild = True
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         table = f"{self.datastore.schema}.{self.events_table_name}"
@@ -363,6 +368,13 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(statement, [aggregate_id])
             row = curs.fetchone()
         return int(row["notification_id"]) if row else None
+
+    def bulk_transaction(self) -> Any:
+        return self.datastore.transaction(commit=True)
+
+    def stored_rows(self, after: int, upto: int) -> Generator[Row, None, None]:
+        """The stored events after `after` up to `upto`, in one stream."""
+        return stream_events(self, after, upto)
 
     @contextmanager
     def appends_locked(self) -> Iterator[Any]:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from json.scanner import make_scanner
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from eventsourcing.persistence import (
     DatetimeAsISO,
@@ -42,13 +42,14 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import resolve_topic
 
 from projections.outbox import carry_leases
+
+if TYPE_CHECKING:
+    from projections.backend import LedgerRecorder
 from projections.persistence import RoutingView
-from projections.postgres import LedgerPostgresRecorder
 from projections.setwise import (
     Plans,
     SetwiseWriter,
     Stages,
-    stream_events,
 )
 
 Progress = Callable[[int, int], None]
@@ -71,13 +72,13 @@ class RebuildReport:
 
 class Rebuilder:
     def __init__(
-        self, recorder: Any, mapper: Mapper[Any], page_size: int = 5000
+        self, recorder: LedgerRecorder, mapper: Mapper[Any], page_size: int = 5000
     ) -> None:
         self.recorder = recorder
         self.view: RoutingView = recorder.view
         self.page_size = page_size
         self.decoder = EventDecoder(mapper)
-        self.setwise = isinstance(recorder, LedgerPostgresRecorder)
+        self.setwise = recorder.setwise_rebuild
         self.plans = Plans()
 
     def rebuild(self, progress: Progress | None = None) -> RebuildReport:
@@ -186,7 +187,7 @@ class Rebuilder:
         page is written set-wise on another thread while the next is folded."""
         folded = 0
         with (
-            closing(stream_events(self.recorder, position, head)) as rows,
+            closing(self.recorder.stored_rows(position, head)) as rows,
             PageCommitter(
                 self.recorder.datastore, self.view, self.plans, version
             ) as pages,
@@ -209,7 +210,7 @@ class Rebuilder:
         handlers = self.view.HANDLERS
         decoder = self.decoder
         for position, topic, state, originator_id, originator_version in rows:
-            if decoder.event_class(topic).__qualname__ in handlers:
+            if decoder.event_class(topic) in handlers:
                 event = decoder.decode(topic, state, originator_id, originator_version)
                 yield event, position
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
@@ -11,6 +11,8 @@ from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 
 from projections.persistence import RoutingView
+
+Row = tuple[int, str, bytes, Any, int]  # position, topic, state, id, version
 
 
 class SQLiteRoutingView(RoutingView):
@@ -39,6 +41,8 @@ class SQLiteRoutingView(RoutingView):
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+    setwise_rebuild = False
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.view = SQLiteRoutingView(self.datastore)
@@ -139,6 +143,19 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
     def bulk_transaction(self) -> Any:
         return self.datastore.transaction(commit=True)
+
+    def stored_rows(self, after: int, upto: int) -> Generator[Row, None, None]:
+        """The stored events after `after` up to `upto`, a page at a time."""
+        position = after
+        while position < upto:
+            page = self.select_notifications(
+                position, 5000, stop=upto, inclusive_of_start=False
+            )
+            if not page:
+                return
+            for n in page:
+                yield n.id, n.topic, n.state, n.originator_id, n.originator_version
+            position = page[-1].id
 
     @contextmanager
     def appends_locked(self) -> Iterator[Any]:

@@ -38,11 +38,11 @@ from domain.contacts import Contact
 from domain.inbound import InboundSms
 from domain.interactions import Interaction
 from domain.routing import decide
+from domain.vocabulary import Policy
 from ledger import audit
 from ledger.application import Ledger
-from projections.postgres import LedgerPostgresRecorder
 from projections.rebuild import EventDecoder
-from projections.setwise import Plans, SetwiseWriter, stream_events
+from projections.setwise import Plans, SetwiseWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -246,7 +246,7 @@ def _cpu_times() -> list[int] | None:
 
 def routing_in_process(ledger: Ledger, fx: Fixture, samples: int) -> list[float]:
     rng = random.Random(3)
-    policy = "sms_then_call"
+    policy: Policy = "sms_then_call"
     latencies = []
     for _ in range(samples):
         _, sender = rng.choice(fx.contacts)
@@ -273,34 +273,20 @@ def fold_only(ledger: Ledger) -> int:
     """Read, decode and fold the whole ledger as a rebuild does, its writes
     collected and dropped: how fast a rebuild could go if writing its view
     cost nothing."""
-    recorder, view = ledger.recorder, ledger.view
+    view = ledger.view
     decoder = EventDecoder(ledger.mapper)
     rows: Iterator[tuple[Any, ...]]
-    if isinstance(recorder, LedgerPostgresRecorder):
-        rows = stream_events(recorder, 0, ledger.head())
-    else:
-        rows = notifications(recorder)
+    rows = ledger.backend.stored_rows(0, ledger.head())
     count = 0
     while page := list(islice(rows, 5000)):
         events = [
             (decoder.decode(*row[1:]), row[0])
             for row in page
-            if decoder.event_class(row[1]).__qualname__ in view.HANDLERS
+            if decoder.event_class(row[1]) in view.HANDLERS
         ]
         view.apply_to(SetwiseWriter(Plans()), 0, events)
         count += len(page)
     return count
-
-
-def notifications(recorder: Any) -> Iterator[tuple[Any, ...]]:
-    """The stored events a page at a time, as a rebuild on SQLite reads them."""
-    position = 0
-    while page := recorder.select_notifications(
-        position, 5000, inclusive_of_start=False
-    ):
-        for n in page:
-            yield int(n.id), n.topic, n.state, n.originator_id, n.originator_version
-        position = int(page[-1].id)
 
 
 def run_child(args: list[str]) -> None:

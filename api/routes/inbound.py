@@ -10,7 +10,8 @@ from api.errors import documented
 from api.idempotency import KeyHeader
 from api.ratelimit import LongListing
 from api.routes import answer, check_not_future
-from api.schemas import Decision, DecisionPage, Email, Id, InboundSms, Rule, Text
+from api.schemas import Decision, DecisionPage, Email, Id, InboundSms, Text
+from domain.vocabulary import Rule
 from ledger.application import Saved
 
 router = APIRouter(prefix="/v1", tags=["inbound SMS and routing decisions"])

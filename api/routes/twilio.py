@@ -55,13 +55,13 @@ def signing_account(
         to = parse_phone(fields.get("To", ""), DEFAULT_REGION, "To")
     except InvalidInput:
         raise refused from None
-    number = ledger.view.number(to)
-    token = ledger.twilio_auth_token(number["account_id"]) if number else None
-    if number is None or token is None or given is None:
+    account_id = ledger.number_holder(to)
+    token = ledger.twilio_auth_token(account_id) if account_id else None
+    if account_id is None or token is None or given is None:
         raise refused
     if not signed_by(token, url, fields, given):
         raise refused
-    return ledger.context(number["account_id"])
+    return ledger.context(account_id)
 
 
 @router.post(

@@ -2,6 +2,9 @@
 
 from datetime import UTC, datetime
 
+import pytest
+
+from domain.errors import InvalidInput
 from domain.routing import (
     ContactFact,
     Facts,
@@ -10,6 +13,7 @@ from domain.routing import (
     UserFact,
     decide,
     latest_per_actor,
+    note_slot,
 )
 
 NUMBER = NumberFact("+14155550100", "desk@example.org")
@@ -119,3 +123,18 @@ def test_latest_per_actor_keeps_one_note_per_user_and_channel():
     ]
     kept = latest_per_actor(notes)
     assert [(n.channel, n.position) for n in kept] == [("sms", 2), ("call", 3)]
+
+
+def test_an_unknown_policy_is_an_error_not_a_default():
+    facts = Facts(sender="+14155550111", number=None)
+    with pytest.raises(InvalidInput) as raised:
+        decide(facts, "round_robin")  # type: ignore[arg-type]
+    assert raised.value.field == "routing_policy"
+
+
+@pytest.mark.parametrize(
+    ("kind", "channel"), [("sms", "sms"), ("campaign_sms", "sms"), ("call", "call")]
+)
+def test_each_note_kind_is_kept_on_its_channel(kind, channel):
+    assert note_slot(kind, "ann") == (channel, "ann")
+    assert note_slot(kind, None) == (channel, "")
