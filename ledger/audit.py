@@ -14,7 +14,7 @@ from eventsourcing.domain import DomainEvent
 from eventsourcing.utils import get_topic
 
 if TYPE_CHECKING:
-    from ledger.application import Ledger
+    from ledger.base import LedgerBase
 
 from domain.decision import as_recorded, decided
 from domain.history import AccountHistory
@@ -32,7 +32,7 @@ DECISION_EVENTS: frozenset[type[DomainEvent]] = frozenset(
 # Replay of one decision, through the ledger index.
 
 
-def replay(ledger: Ledger, document: dict[str, Any]) -> dict[str, Any]:
+def replay(ledger: LedgerBase, document: dict[str, Any]) -> dict[str, Any]:
     """Recompute a recorded decision from the ledger as it stood at its position.
 
     Only the events the index names for this account's number, sender, the
@@ -94,7 +94,7 @@ class StreamStats:
 
 
 def stream_decisions(
-    ledger: Ledger,
+    ledger: LedgerBase,
     policy: Callable[[dict[str, Any]], Policy],
     account_id: str | None = None,
     since: int = 0,
@@ -146,7 +146,7 @@ REPLAY_COST = 300
 
 
 def account_decisions(
-    ledger: Ledger,
+    ledger: LedgerBase,
     policy: Callable[[dict[str, Any]], Policy],
     account_id: str,
     since: int = 0,
@@ -181,7 +181,7 @@ def account_decisions(
             yield checked
 
 
-def _events(ledger: Ledger, positions: list[int], page_size: int) -> Iterator[Any]:
+def _events(ledger: LedgerBase, positions: list[int], page_size: int) -> Iterator[Any]:
     for start in range(0, len(positions), page_size):
         yield from ledger.events_at(positions[start : start + page_size])
 
@@ -189,7 +189,7 @@ def _events(ledger: Ledger, positions: list[int], page_size: int) -> Iterator[An
 _DECISION_TOPICS = [get_topic(cls) for cls in (InboundSms.Held, InboundSms.Routed)]
 
 
-def _decision_positions(ledger: Ledger, account_id: str, upto: int) -> list[int]:
+def _decision_positions(ledger: LedgerBase, account_id: str, upto: int) -> list[int]:
     """The positions, up to `upto`, of the account's decision events."""
     ids = [
         InboundSms.create_id(account_id, message_id)
@@ -200,7 +200,7 @@ def _decision_positions(ledger: Ledger, account_id: str, upto: int) -> list[int]
 
 
 def _step(
-    ledger: Ledger,
+    ledger: LedgerBase,
     history: AccountHistory,
     event: Any,
     position: int,
@@ -219,7 +219,7 @@ def _step(
 
 
 def _check(
-    ledger: Ledger,
+    ledger: LedgerBase,
     history: AccountHistory | None,
     document: dict[str, Any],
     policy: Callable[[dict[str, Any]], Policy],
@@ -245,7 +245,7 @@ class VerifyReport:
     inconsistent: list[str] = field(default_factory=list)
 
 
-def verify(ledger: Ledger, **options: Any) -> VerifyReport:
+def verify(ledger: LedgerBase, **options: Any) -> VerifyReport:
     report = VerifyReport()
     for checked in stream_decisions(
         ledger, lambda d: check_policy(d["policy"]), **options
@@ -266,13 +266,13 @@ class WhatIfReport:
     changed: list[dict[str, Any]] = field(default_factory=list)
 
 
-def what_if(ledger: Ledger, policy: Policy, **options: Any) -> WhatIfReport:
+def what_if(ledger: LedgerBase, policy: Policy, **options: Any) -> WhatIfReport:
     """Which past decisions would have gone elsewhere under `policy`."""
     return _report(policy, stream_decisions(ledger, lambda d: policy, **options))
 
 
 def account_what_if(
-    ledger: Ledger, policy: Policy, account_id: str, since: int = 0
+    ledger: LedgerBase, policy: Policy, account_id: str, since: int = 0
 ) -> WhatIfReport:
     """As `what_if` for one account, reading only that account's events."""
     decisions = account_decisions(ledger, lambda d: policy, account_id, since)

@@ -1,0 +1,137 @@
+"""The routing view's groundwork: SQL for one version of its tables, and time keys.
+
+The view is written in the same transaction as the events it folds, so every
+write the ledger acknowledged is visible to the next read (read your writes),
+in every process. SQL is written once with `%s` placeholders; a backend's view
+says its dialect (`dialect`), and each version of the tables its prefix.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Generator, Sequence
+from datetime import UTC, datetime
+from itertools import groupby
+from typing import Any, TypeVar
+
+from domain.decision import encode
+
+T = TypeVar("T")
+Query = tuple[str, tuple[Any, ...]]
+Snapshot = tuple[dict[str, Any], list[list[Any]]]
+# Reads that yield the queries they need and are sent what those found, so
+# that one statement can serve many of them (see `RoutingView.run_reads`).
+Reads = Generator[list[Query], Snapshot, T]
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def time_key(moment: datetime) -> str:
+    """UTC text whose sort order is time order, on every backend.
+
+    It is `TIME_FORMAT`, written by `isoformat`: strftime costs twice as much,
+    which a rebuild pays once a note.
+    """
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def from_time_key(text: str) -> datetime:
+    # fromisoformat reads this format too, and is many times faster than
+    # strptime: routing reads a time key for every note it weighs.
+    return datetime.fromisoformat(text)
+
+
+to_json = encode  # the view's documents are encoded as decisions are
+
+
+class Tx:
+    """A cursor bound to one version of the view's tables."""
+
+    def __init__(self, curs: Any, version: int) -> None:
+        self.curs = curs
+        self.version = version
+
+    def execute(self, statement: str, params: Sequence[Any]) -> None:
+        self.curs.execute(statement, params)
+
+    def flush(self) -> None:
+        """Nothing is held back: each statement ran when it was given."""
+
+    def fetchone(self) -> Any:
+        return self.curs.fetchone()
+
+    def fetchall(self) -> Any:
+        return self.curs.fetchall()
+
+
+class BatchTx(Tx):
+    """Holds the fold's writes and sends them in batches, one table at a time.
+
+    The fold never reads, and its statements on one table never depend on
+    another table, so keeping each table's statements in order is enough: a
+    run of the same statement goes as one `executemany`.
+    """
+
+    def __init__(self, curs: Any, version: int) -> None:
+        super().__init__(curs, version)
+        self.pending: dict[str, list[tuple[str, Sequence[Any]]]] = {}
+
+    def execute(self, statement: str, params: Sequence[Any]) -> None:
+        self.pending.setdefault(_table(statement), []).append((statement, params))
+
+    def flush(self) -> None:
+        for writes in self.pending.values():
+            for statement, run in groupby(writes, key=lambda w: w[0]):
+                self.write(statement, [params for _, params in run])
+        self.pending.clear()
+
+    def write(self, statement: str, rows: list[Sequence[Any]]) -> None:
+        self.curs.executemany(statement, rows)
+
+
+_TABLE = re.compile(r"\bsl\d*_\w+")
+
+
+@functools.lru_cache(maxsize=1024)
+def _table(statement: str) -> str:
+    """The view table a statement writes (the fold writes one per statement)."""
+    match = _TABLE.search(statement)
+    return match.group(0) if match else ""
+
+
+class ViewBase:
+    """What every part of the view shares: its datastore and its SQL."""
+
+    SELECT_LIVE_VERSION = "SELECT version FROM smsledger_views WHERE name = 'routing'"
+    batch_tx: type[BatchTx] = BatchTx
+
+    def __init__(self, datastore: Any) -> None:
+        self.datastore = datastore
+        self._statements: dict[tuple[str, int], str] = {}
+
+    def live_version(self, curs: Any) -> int:
+        curs.execute(self.SELECT_LIVE_VERSION)
+        return int(_first(curs.fetchone()))
+
+    def sql(self, statement: str, version: int) -> str:
+        """The statement for one version of the tables, in the backend's dialect."""
+        key = (statement, version)
+        if key not in self._statements:
+            named = statement.replace("sl_", f"sl{version}_") if version else statement
+            self._statements[key] = self.dialect(named)
+        return self._statements[key]
+
+    def dialect(self, statement: str) -> str:
+        return statement
+
+    def _execute(self, tx: Tx, statement: str, *params: Any) -> None:
+        tx.execute(self.sql(statement, tx.version), params)
+
+    def transaction(self) -> Any:
+        return self.datastore.transaction(commit=False)
+
+
+def _first(row: Any) -> Any:
+    """The first column of a row, whichever row type the driver returns."""
+    return next(iter(row.values())) if isinstance(row, dict) else row[0]
