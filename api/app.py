@@ -10,9 +10,10 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import TypeAdapter
 
-from api import errors
+from api import errors, metrics
 from api.hot import HotRoute, HotRoutes
 from api.limits import BodyLimit
+from api.logs import RequestIds
 from api.routes import (
     accounts,
     alerts,
@@ -39,6 +40,7 @@ from ledger.application import Ledger
 from ledger.batch import Batcher
 from ledger.delivery import DeliveryWorker
 from ledger.mail import transport
+from ledger.replicas import Replicas
 
 DESCRIPTION = """\
 Routes each inbound SMS to the team member who expects it, and records why.
@@ -69,6 +71,9 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
     ledger = Ledger(settings.database_url)
     batcher = Batcher(ledger)
     worker = _delivery_worker(settings, ledger)
+    replicas = Replicas(
+        ledger, settings.replica_urls(), wait=settings.replica_wait_seconds
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -78,6 +83,7 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
         if worker is not None:
             worker.stop()
         batcher.stop()
+        replicas.close()
         ledger.close()
 
     app = FastAPI(
@@ -91,6 +97,7 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
     app.state.ledger = ledger
     app.state.batcher = batcher
     app.state.delivery = worker
+    app.state.replicas = replicas
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if hot:
@@ -101,6 +108,10 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
             batcher=batcher,
             limit=settings.max_body_bytes,
         )
+    if settings.metrics:
+        app.add_middleware(metrics.RequestMetrics, hot_paths=HOT_ROUTES)
+        app.include_router(metrics.router)
+    app.add_middleware(RequestIds)
     # Routers are matched in order: the routes clients call most come first.
     for module in (
         interactions,

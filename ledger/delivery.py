@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from ledger.application import Ledger
 from ledger.mail import PermanentFailure, TransientFailure, Transport, compose, mail_id
+from ledger.telemetry import MAIL_TRIES
 from projections.outbox import Claimed
 
 log = logging.getLogger("smsledger.delivery")
@@ -106,8 +107,11 @@ class DeliveryWorker:
         try:
             self.transport.send(mail)
         except (TransientFailure, PermanentFailure) as failure:
+            permanent = isinstance(failure, PermanentFailure)
+            MAIL_TRIES.labels("permanent" if permanent else "transient").inc()
             self._record_failure(item, failure)
             return
+        MAIL_TRIES.labels("sent").inc()
         if self.fault is not None:
             self.fault(item)
         self.ledger.record_delivered(

@@ -20,6 +20,7 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import CurrentAccount, LedgerDep
 from api.errors import documented
+from api.metrics import ALERT_STREAMS
 from api.schemas import Decision, Id
 from domain.errors import Conflict
 from ledger.application import AccountContext, Ledger
@@ -102,6 +103,7 @@ async def _alerts(
             loop.call_soon_threadsafe(wake.set)
 
     ledger.on_routed.append(routed)
+    ALERT_STREAMS.inc()
     ends = loop.time() + timeout if timeout else math.inf
     quiet_since = loop.time()
     sent = 0
@@ -128,6 +130,7 @@ async def _alerts(
             with suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), min(POLL_SECONDS, ends - now))
     finally:
+        ALERT_STREAMS.dec()
         ledger.on_routed.remove(routed)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import CurrentAccount, LedgerDep
+from api.deps import CurrentAccount, LedgerDep, MayLag
 from api.errors import documented
 from api.routes.inbound import MessageId
 from api.schemas import Replay, WhatIf, WhatIfRequest
@@ -20,12 +20,12 @@ router = APIRouter(prefix="/v1", tags=["auditing"])
     response_model=WhatIf,
     responses=documented(400, 401, 413, 422),
 )
-def what_if(body: WhatIfRequest, ctx: CurrentAccount, ledger: LedgerDep) -> Any:
+def what_if(body: WhatIfRequest, ctx: CurrentAccount, reads: MayLag) -> Any:
     """Replay the account's recorded decisions under another routing policy and
     list those that would have gone to someone else. Nothing is changed: run it
     before switching `routing_policy`. It reads the whole ledger, so it takes
     time on a long history."""
-    report = ledger.what_if(ctx, body.policy, body.since)
+    report = reads(lambda ledger: ledger.what_if(ctx, body.policy, body.since))
     return {
         "policy": report.policy,
         "checked": report.checked,

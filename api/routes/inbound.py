@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from api import cursor
-from api.deps import Caller, CurrentAccount, KnownCaller, LedgerDep
+from api.deps import Caller, CurrentAccount, KnownCaller, LedgerDep, MayLag
 from api.errors import documented
 from api.routes import answer
 from api.schemas import Decision, DecisionPage, Id, InboundSms, Rule, Text
@@ -62,7 +62,7 @@ def get_decision(
 )
 def list_decisions(
     ctx: CurrentAccount,
-    ledger: LedgerDep,
+    reads: MayLag,
     rule: Rule | None = None,
     recipient: Annotated[Text | None, Query(description="An email address.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -72,8 +72,10 @@ def list_decisions(
 ) -> dict[str, Any]:
     """Decisions, newest first, a page at a time."""
     before = cursor.decode(cursor_) if cursor_ is not None else None
-    items = ledger.list_decisions(
-        ctx, rule=rule, recipient=recipient, limit=limit, before=before
+    items = reads(
+        lambda ledger: ledger.list_decisions(
+            ctx, rule=rule, recipient=recipient, limit=limit, before=before
+        )
     )
     last = items[-1] if len(items) == limit else None
     return {
