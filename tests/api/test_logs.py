@@ -47,12 +47,14 @@ def captured(request: pytest.FixtureRequest) -> Iterator[Captured]:
         root.setLevel(level)
 
 
-def parsed(line: str) -> dict:
+def parsed(line):
     """A line in either format, as fields."""
     if line.startswith("{"):
         return json.loads(line)
     assert LINE.match(line), line
-    return {"request_id": re.search(r"\[(\S+)\]", line).group(1), "message": line}
+    request_id = re.search(r"\[(\S+)\]", line)
+    assert request_id
+    return {"request_id": request_id.group(1), "message": line}
 
 
 def test_request_id_is_taken_from_the_client_and_returned(client):

@@ -9,7 +9,7 @@ from api.settings import Settings
 from tests.api.conftest import JANE, NUMBER, seed_case_one
 
 
-def samples(text: str) -> dict[tuple[str, frozenset], float]:
+def samples(text):
     """Every sample of a scrape, by name and labels."""
     return {
         (s.name, frozenset(s.labels.items())): s.value
@@ -18,11 +18,11 @@ def samples(text: str) -> dict[tuple[str, frozenset], float]:
     }
 
 
-def value(scrape: dict, name: str, **labels: str) -> float:
+def value(scrape, name, **labels):
     return scrape.get((name, frozenset(labels.items())), 0.0)
 
 
-def scrape(client) -> dict:
+def scrape(client):
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")

@@ -17,7 +17,7 @@ BOB_PHONE = "+14155550122"
 STRANGER = "+14155550199"
 
 
-def scrape(connection) -> dict[tuple[str, frozenset], float]:
+def scrape(connection):
     status, text = connection.call("GET", "/metrics")
     assert status == 200
     return {
@@ -27,7 +27,7 @@ def scrape(connection) -> dict[tuple[str, frozenset], float]:
     }
 
 
-def value(scrape: dict, name: str, **labels: str) -> float:
+def value(scrape, name, **labels):
     return scrape.get((name, frozenset(labels.items())), 0.0)
 
 
