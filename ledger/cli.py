@@ -18,6 +18,7 @@ from ledger.application import Ledger
 from ledger.delivery import DeliveryWorker
 from ledger.mail import DEFAULT_MAIL_FROM, DEFAULT_MAILDIR, transport
 from ledger.progress import ProgressBar
+from ledger.replicas import Replicas
 from ledger.storage import DEFAULT_DATABASE_URL
 
 Command = Callable[[argparse.Namespace, Ledger], int]
@@ -123,6 +124,12 @@ def parser() -> argparse.ArgumentParser:
         default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
         help="the ledger's database (default: $DATABASE_URL or %(default)s)",
     )
+    top.add_argument(
+        "--replica-url",
+        default=os.environ.get("DATABASE_REPLICA_URL", ""),
+        help="hot standbys, comma-separated: audits read there, else on the "
+        "primary (default: $DATABASE_REPLICA_URL)",
+    )
     groups = top.add_subparsers(dest="group", required=True)
     projections = groups.add_parser("projections", help="inspect or rebuild views")
     verbs = projections.add_subparsers(dest="verb", required=True)
@@ -182,10 +189,14 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     ledger = Ledger(args.database_url)
+    run: Command = args.run
+    urls = [url for url in args.replica_url.split(",") if url.strip()]
+    # Audits read the whole ledger and may lag: a standby's work, if there is one.
+    replicas = Replicas(ledger, urls if args.group == "audit" else [])
     try:
-        run: Command = args.run
-        return run(args, ledger)
+        return replicas.read(lambda on: run(args, on))
     finally:
+        replicas.close()
         ledger.close()
 
 
