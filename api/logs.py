@@ -3,6 +3,7 @@ as text or as JSON lines (LOG_FORMAT=json)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -30,7 +31,7 @@ class RequestIds:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _given(scope["headers"]) or uuid.uuid4().hex
+        request_id = _given(scope["headers"]) or _made()
         header = (HEADER, request_id.encode())
 
         async def sending(message: Message) -> None:
@@ -43,6 +44,16 @@ class RequestIds:
             await self.app(scope, receive, sending)
         finally:
             REQUEST_ID.reset(token)
+
+
+# Made ids: this process's random prefix and a count, unique across processes
+# and machines as a random id is, at a fraction of uuid4's cost a request.
+_PREFIX = uuid.uuid4().hex[:16]
+_COUNT = itertools.count()
+
+
+def _made() -> str:
+    return f"{_PREFIX}{next(_COUNT):016x}"
 
 
 def _given(headers: list[tuple[bytes, bytes]]) -> str | None:
