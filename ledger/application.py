@@ -44,7 +44,7 @@ from domain.values import (
     parse_phone,
     parse_sender,
 )
-from ledger import audit
+from ledger import audit, telemetry
 from ledger.commit import GroupCommit
 from ledger.sealing import Sealer, SecretUnreadable
 from ledger.storage import UNAVAILABLE, persistence_env
@@ -118,8 +118,18 @@ class Prepared:
 class Ledger(Application[UUID]):
     name = "Ledger"
 
-    def __init__(self, database_url: str, sealer: Sealer | None = None) -> None:
-        super().__init__(env=persistence_env(database_url))
+    def __init__(
+        self,
+        database_url: str,
+        sealer: Sealer | None = None,
+        *,
+        standby: bool = False,
+    ) -> None:
+        """`standby`: a hot standby's copy, read only: nothing is created there."""
+        env = persistence_env(database_url)
+        if standby:
+            env["CREATE_TABLE"] = "no"
+        super().__init__(env=env)
         self.view: RoutingView = self.recorder.view  # type: ignore[attr-defined]
         self.commits = GroupCommit(lambda events: self.save(*events))
         self.outbox = Outbox(self.view)
@@ -698,6 +708,8 @@ class Ledger(Application[UUID]):
             return (yield from again)
 
         def done(position: int) -> Saved:
+            assert inbound.decision is not None
+            telemetry.decided(inbound.decision)
             if inbound.held:
                 # The number may have been configured while this was decided;
                 # its release ran before this was saved, so release it here.
@@ -705,7 +717,6 @@ class Ledger(Application[UUID]):
                 held = self.view.decision(ctx.account_id, message_id)
                 assert held is not None
                 return Saved(held, created=True)
-            assert inbound.decision is not None
             return Saved(as_stored(inbound.decision), created=True)
 
         def repeated() -> Saved:  # a message id seen before: a retry, most likely
@@ -763,6 +774,8 @@ class Ledger(Application[UUID]):
                 self._save(inbound)
             except IntegrityError:
                 continue  # another process released it first
+            assert inbound.decision is not None
+            telemetry.decided(inbound.decision)
 
     # Delivery of decisions.
 
@@ -825,6 +838,10 @@ class Ledger(Application[UUID]):
                 if not tries_left:
                     raise
             else:
+                if inbound.delivery != "pending":
+                    telemetry.MAIL_TRIES_PER_MAIL.labels(inbound.delivery).observe(
+                        inbound.delivery_attempts
+                    )
                 return
 
     def alerts(
