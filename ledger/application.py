@@ -69,6 +69,14 @@ log = logging.getLogger("smsledger.ledger")
 T = TypeVar("T")
 
 
+def _count_tries(inbound: InboundSms) -> None:
+    """Once a mail is sent or has failed for good, how many tries it took."""
+    if inbound.delivery != "pending":
+        telemetry.MAIL_TRIES_PER_MAIL.labels(inbound.delivery).observe(
+            inbound.delivery_attempts
+        )
+
+
 def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
@@ -803,6 +811,8 @@ class Ledger(Application[UUID]):
                 self._save(inbound)
             except IntegrityError:  # recorded meanwhile: read it again
                 self.record_delivered(account_id, message_id, mail_id)
+            else:
+                _count_tries(inbound)
 
         return record
 
@@ -838,10 +848,7 @@ class Ledger(Application[UUID]):
                 if not tries_left:
                     raise
             else:
-                if inbound.delivery != "pending":
-                    telemetry.MAIL_TRIES_PER_MAIL.labels(inbound.delivery).observe(
-                        inbound.delivery_attempts
-                    )
+                _count_tries(inbound)
                 return
 
     def alerts(
