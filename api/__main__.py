@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import logging.config
+import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 from uvicorn.supervisors.multiprocess import Multiprocess
 
+from api.logs import log_config
 from api.settings import Settings
 from domain.errors import InvalidInput
 from ledger.storage import Unreachable, check_reachable, where_data_lives
@@ -74,14 +81,35 @@ class Workers(Multiprocess):
             announce(self.settings)
 
 
+def metrics_directory(settings: Settings) -> None:
+    """Where the worker processes keep their counts for /metrics to add up.
+
+    PROMETHEUS_MULTIPROC_DIR if the operator gives one (emptied: counts of a
+    previous run would be added in), else a directory of this run's, removed
+    at exit. Set before any worker imports the metrics, as it must be."""
+    given = settings.prometheus_multiproc_dir
+    if given:
+        directory = Path(given)
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True, exist_ok=True)
+        return
+    made = tempfile.mkdtemp(prefix="smsledger-metrics-")
+    # In the environment, not only the settings: the workers' Settings and
+    # prometheus_client itself read it there.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    atexit.register(shutil.rmtree, made, ignore_errors=True)
+
+
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="smsledger: %(message)s")
     settings = Settings()
+    logging.config.dictConfig(log_config(settings.log_format))
     try:
         log.info("data: %s", where_data_lives(settings.database_url))
         check_reachable(settings.database_url)
     except (InvalidInput, OSError, Unreachable) as error:
         sys.exit(f"smsledger: {error}")
+    if settings.metrics:
+        metrics_directory(settings)
     # Each worker process builds its own app from the same environment.
     config = uvicorn.Config(
         "api.app:create_app",
@@ -90,6 +118,7 @@ def main() -> None:
         port=settings.port,
         workers=settings.workers,
         access_log=settings.access_log,
+        log_config=log_config(settings.log_format),
     )
     if settings.workers > 1:
         Workers(config, settings).run()

@@ -10,11 +10,12 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import TypeAdapter
 
-from api import errors
+from api import errors, metrics
 from api.errors import documented
 from api.hot import HotRoute, HotRoutes
 from api.idempotency import InFlight
 from api.limits import BodyLimit
+from api.logs import RequestIds
 from api.ratelimit import Limits, WriteLimit
 from api.routes import (
     accounts,
@@ -44,6 +45,7 @@ from ledger.application import Ledger
 from ledger.batch import Batcher
 from ledger.delivery import DeliveryWorker
 from ledger.mail import transport
+from ledger.replicas import Replicas
 
 DESCRIPTION = """\
 Routes each inbound SMS to the team member who expects it, and records why.
@@ -77,6 +79,9 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
     ledger = Ledger(settings.database_url, settings.sealer())
     batcher = Batcher(ledger)
     worker = _delivery_worker(settings, ledger)
+    replicas = Replicas(
+        ledger, settings.replica_urls(), wait=settings.replica_wait_seconds
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,6 +91,7 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
         if worker is not None:
             worker.stop()
         batcher.stop()
+        replicas.close()
         ledger.close()
 
     app = FastAPI(
@@ -101,6 +107,7 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
     app.state.delivery = worker
     app.state.limits = limits = Limits(settings)
     app.state.in_flight = InFlight()
+    app.state.replicas = replicas
     errors.install(app)
     app.add_middleware(
         BodyLimit, limit=settings.max_body_bytes, exempt=transfers.STREAMED
@@ -114,9 +121,14 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
             settings=settings,
             in_flight=app.state.in_flight,
         )
-    # Outermost: a write over the limit is refused before anything reads it,
-    # on the hot routes as on every other.
+    # A write over the limit is refused before anything reads it, on the hot
+    # routes as on every other; inside the metrics and ids, so its 429s are
+    # timed and logged.
     app.add_middleware(WriteLimit, window=limits.writes)
+    if settings.metrics:
+        app.add_middleware(metrics.RequestMetrics, hot_paths=HOT_ROUTES)
+        app.include_router(metrics.router)
+    app.add_middleware(RequestIds)
     # Routers are matched in order: the routes clients call most come first.
     for module in (
         interactions,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
@@ -15,6 +16,9 @@ from api.idempotency import InFlight
 from api.settings import Settings
 from ledger.application import AccountContext, Ledger
 from ledger.batch import Batcher
+from ledger.replicas import Replicas
+
+T = TypeVar("T")
 
 # auto_error off: a missing key is answered 401 as a problem, not FastAPI's 403.
 bearer = HTTPBearer(auto_error=False, description="The account's API key.")
@@ -104,3 +108,32 @@ def require_admin(
 CurrentAccount = Annotated[AccountContext, Depends(current_account)]
 KnownCaller = Annotated[Caller, Depends(known_caller)]
 Admin = Depends(require_admin)
+
+
+@dataclass(frozen=True)
+class LaggingReads:
+    """Reads that a hot standby may serve, once it holds `min_position`."""
+
+    replicas: Replicas
+    min_position: int
+
+    def __call__(self, read: Callable[[Ledger], T]) -> T:
+        return self.replicas.read(read, self.min_position)
+
+
+async def lagging_reads(
+    request: Request,
+    min_position: Annotated[
+        int,
+        Query(
+            ge=0,
+            description="A ledger `position` this read must include, such as a "
+            "write's: with read replicas, a standby serves it only once it "
+            "has replayed that far.",
+        ),
+    ] = 0,
+) -> LaggingReads:
+    return LaggingReads(request.app.state.replicas, min_position)
+
+
+MayLag = Annotated[LaggingReads, Depends(lagging_reads)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,6 +27,18 @@ class Settings(BaseSettings):
     delivery_worker: bool = True
     # One log line per request; off for load tests, where it costs CPU.
     access_log: bool = True
+    # `json`: one JSON object a line, for a log collector.
+    log_format: Literal["text", "json"] = "text"
+    # /metrics and the request timings behind it; off only to measure their cost.
+    metrics: bool = True
+    # Where the worker processes keep their counts for /metrics to add up;
+    # prometheus_client reads it too. Unset, `serve` makes one for its run.
+    prometheus_multiproc_dir: str | None = None
+    # Hot standbys, comma-separated: the reads that may lag go to them.
+    database_replica_url: SecretStr | None = None
+    # How long a read that names `min_position` waits for a standby to replay
+    # that far before it goes to the primary.
+    replica_wait_seconds: float = Field(default=0.5, ge=0, le=10)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     public_base_url: str | None = None
@@ -57,6 +71,11 @@ class Settings(BaseSettings):
     long_listing: int = Field(default=100, ge=0)
     alert_streams_per_key: int = Field(default=50, ge=0)
     alert_streams_per_user: int = Field(default=5, ge=0)
+
+    def replica_urls(self) -> list[str]:
+        given = self.database_replica_url
+        urls = given.get_secret_value().split(",") if given else []
+        return [url.strip() for url in urls if url.strip()]
 
     def secret(self, create: bool = True) -> str:
         """SECRET_KEY, or the one kept under ./var/ (made on first use, unless

@@ -94,8 +94,18 @@ class Prepared:
 class LedgerBase(Application[UUID]):
     """The event store, the view it folds, and the helpers every verb uses."""
 
-    def __init__(self, database_url: str, sealer: Sealer | None = None) -> None:
-        super().__init__(env=persistence_env(database_url))
+    def __init__(
+        self,
+        database_url: str,
+        sealer: Sealer | None = None,
+        *,
+        standby: bool = False,
+    ) -> None:
+        """`standby`: a hot standby's copy, read only: nothing is created there."""
+        env = persistence_env(database_url)
+        if standby:
+            env["CREATE_TABLE"] = "no"
+        super().__init__(env=env)
         # The library types its recorder as its own; ours says what it adds.
         self.backend = ledger_recorder(self.recorder)
         self.view: RoutingView = self.backend.view

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -23,12 +24,15 @@ Outcome = Saved | BaseException
 
 
 class _Job:
-    __slots__ = ("args", "future", "kwargs", "loop", "prepare")
+    __slots__ = ("args", "context", "future", "kwargs", "loop", "prepare")
 
     def __init__(
         self, prepare: Callable[..., Reads[Prepared]], args: Any, kwargs: Any
     ) -> None:
         self.prepare, self.args, self.kwargs = prepare, args, kwargs
+        # The request's context (its request id), for what is logged on
+        # its behalf once its events are appended.
+        self.context = contextvars.copy_context()
         self.loop = asyncio.get_running_loop()
         self.future: asyncio.Future[Saved] = self.loop.create_future()
 
@@ -90,10 +94,10 @@ class Batcher:
         events = [p.aggregate.collect_events() for p in prepared]
         appended = iter(self.ledger.commits.append_each(events))
         return [
-            _answer_one(outcome, next(appended))
+            job.context.run(_answer_one, outcome, next(appended))
             if isinstance(outcome, Prepared)
             else outcome
-            for outcome in outcomes
+            for job, outcome in zip(jobs, outcomes, strict=True)
         ]
 
     def _prepare(self, jobs: list[_Job]) -> list[Outcome | Prepared]:

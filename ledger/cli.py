@@ -23,6 +23,7 @@ from ledger.delivery import DeliveryWorker
 from ledger.importer import CHUNK
 from ledger.mail import transport
 from ledger.progress import ProgressBar
+from ledger.replicas import Replicas
 from ledger.sealing import Sealer
 from ledger.transfer import export_to, import_from
 
@@ -159,6 +160,12 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
         default=settings.database_url,
         help="the ledger's database (default: $DATABASE_URL or %(default)s)",
     )
+    top.add_argument(
+        "--replica-url",
+        default=",".join(settings.replica_urls()),
+        help="hot standbys, comma-separated: audits read there, else on the "
+        "primary (default: $DATABASE_REPLICA_URL)",
+    )
     groups = top.add_subparsers(dest="group", required=True)
     projections = groups.add_parser("projections", help="inspect or rebuild views")
     verbs = projections.add_subparsers(dest="verb", required=True)
@@ -265,10 +272,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if sealer is None:
             return 2
     ledger = Ledger(args.database_url, sealer)
+    run: Command = args.run
+    urls = [url for url in args.replica_url.split(",") if url.strip()]
+    # Audits read the whole ledger and may lag: a standby's work, if there is one.
+    replicas = Replicas(ledger, urls if args.group == "audit" else [])
     try:
-        run: Command = args.run
-        return run(args, ledger)
+        return replicas.read(lambda on: run(args, on))
     finally:
+        replicas.close()
         ledger.close()
 
 

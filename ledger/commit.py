@@ -19,6 +19,8 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
+from ledger.telemetry import COMMIT_BATCH
+
 Save = Callable[[Sequence[Any]], Sequence[Any]]
 
 
@@ -73,6 +75,7 @@ class GroupCommit:
                 if not jobs:
                     self._leading = False
                     return
+            COMMIT_BATCH.observe(len(jobs))
             self._commit(jobs)
 
     def _commit(self, jobs: list[_Job]) -> None:

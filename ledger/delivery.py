@@ -26,6 +26,7 @@ from email.message import EmailMessage
 from ledger.application import Ledger
 from ledger.mail import PermanentFailure, TransientFailure, Transport, compose
 from ledger.storage import UNAVAILABLE
+from ledger.telemetry import MAIL_TRIES
 from projections.outbox import Claimed
 
 log = logging.getLogger("smsledger.delivery")
@@ -132,6 +133,7 @@ class DeliveryWorker:
         def accepted() -> None:
             nonlocal sent
             sent = True
+            MAIL_TRIES.labels("sent").inc()
             if self.fault is not None:
                 self.fault(item)
             record()
@@ -172,6 +174,7 @@ class DeliveryWorker:
         """Record a try that did not deliver on the decision: its error, and
         when the next try is. Any error but a refusal is worth another try."""
         permanent = isinstance(error, PermanentFailure)
+        MAIL_TRIES.labels("permanent" if permanent else "transient").inc()
         if isinstance(error, PermanentFailure | TransientFailure):
             reason = str(error)
         else:

@@ -17,10 +17,15 @@ from ledger.base import (
 )
 from ledger.directory import DirectoryCommands
 from ledger.storage import UNAVAILABLE
+from projections.gauges import Gauges, ViewGauges
 from projections.rebuild import Progress, Rebuilder, RebuildReport
 
 
 class Operations(DirectoryCommands):
+    def gauges(self) -> Gauges:
+        """The mail queue, held messages, head and builds, for /metrics."""
+        return ViewGauges(self.view).read()
+
     def replay_decision(self, ctx: AccountContext, message_id: str) -> dict[str, Any]:
         """Recompute a recorded decision from the ledger as it stood then."""
         recorded = self.get_decision(ctx, message_id)

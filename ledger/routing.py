@@ -20,6 +20,7 @@ from domain.values import (
     parse_phone,
     parse_sender,
 )
+from ledger import telemetry
 from ledger.accounts import AccountCommands
 from ledger.base import (
     AccountContext,
@@ -167,6 +168,8 @@ class RoutingCommands(AccountCommands):
             return (yield from again)
 
         def done(position: int) -> Saved:
+            assert inbound.decision is not None
+            telemetry.decided(inbound.decision)
             if inbound.held:
                 # The number may have been configured while this was decided;
                 # its release ran before this was saved, so release it here.
@@ -174,7 +177,6 @@ class RoutingCommands(AccountCommands):
                 held = self.view.decision(ctx.account_id, message_id)
                 assert held is not None
                 return Saved(held, created=True)
-            assert inbound.decision is not None
             return Saved(as_stored(inbound.decision), created=True)
 
         def repeated() -> Saved:  # a message id seen before: a retry, most likely
@@ -229,6 +231,8 @@ class RoutingCommands(AccountCommands):
                 self._save(inbound)
             except IntegrityError:
                 continue  # another process released it first
+            assert inbound.decision is not None
+            telemetry.decided(inbound.decision)
 
     # Delivery of decisions.
 
@@ -291,6 +295,10 @@ class RoutingCommands(AccountCommands):
                 if not tries_left:
                     raise
             else:
+                if inbound.delivery != "pending":
+                    telemetry.MAIL_TRIES_PER_MAIL.labels(inbound.delivery).observe(
+                        inbound.delivery_attempts
+                    )
                 return
 
     def alerts(

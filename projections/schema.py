@@ -99,6 +99,9 @@ class ViewSchema(ViewBase):
         " PRIMARY KEY (account_id, message_id))",
         "CREATE INDEX IF NOT EXISTS sl_outbox_pending"
         " ON sl_outbox (position) WHERE status = 'pending'",
+        # Failed mails stay: /metrics counts them without reading every mail.
+        "CREATE INDEX IF NOT EXISTS sl_outbox_failed"
+        " ON sl_outbox (position) WHERE status = 'failed'",
         # Alerts: decisions routed to a user of an account with enhanced inbound.
         "CREATE TABLE IF NOT EXISTS sl_alerts ("
         " account_id TEXT NOT NULL, user_id TEXT NOT NULL,"

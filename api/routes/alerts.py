@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from api.deps import Credentials, CurrentAccount, LedgerDep, bearer
 from api.errors import documented
+from api.metrics import ALERT_STREAMS
 from api.ratelimit import get_limits
 from api.schemas import Decision, Id
 from domain.errors import Conflict
@@ -135,6 +136,7 @@ async def _alerts(
             loop.call_soon_threadsafe(wake.set)
 
     ledger.on_routed.append(routed)
+    ALERT_STREAMS.inc()
     ends = loop.time() + timeout if timeout else math.inf
     quiet_since = loop.time()
     sent = 0
@@ -161,6 +163,7 @@ async def _alerts(
             with suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), min(POLL_SECONDS, ends - now))
     finally:
+        ALERT_STREAMS.dec()
         ledger.on_routed.remove(routed)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import CurrentAccount, LedgerDep
+from api.deps import CurrentAccount, LedgerDep, MayLag
 from api.errors import documented
 from api.idempotency import KeyHeader
 from api.ratelimit import Expensive
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1", tags=["auditing"])
 def what_if(
     body: WhatIfRequest,
     ctx: CurrentAccount,
-    ledger: LedgerDep,
+    reads: MayLag,
     # Taken as on every POST; this one changes nothing, so a retry is safe
     # with or without it and nothing is remembered.
     key: KeyHeader = None,
@@ -36,7 +36,7 @@ def what_if(
     before switching `routing_policy`, and send it again as often as needed.
     It reads the account's own history, so it takes time on a long one: an
     expensive request (429 beyond its limit)."""
-    report = ledger.what_if(ctx, body.policy, body.since)
+    report = reads(lambda ledger: ledger.what_if(ctx, body.policy, body.since))
     return {
         "policy": report.policy,
         "checked": report.checked,

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
-from api.deps import CurrentAccount, LedgerDep
+from api.deps import CurrentAccount, LedgerDep, MayLag
 from api.errors import documented
 from api.ratelimit import Expensive
 from api.routes import answer
@@ -54,7 +54,7 @@ def get_contact(
     dependencies=[Expensive],
 )
 def contact_history(
-    contact_id: ContactId, ctx: CurrentAccount, ledger: LedgerDep
+    contact_id: ContactId, ctx: CurrentAccount, reads: MayLag
 ) -> list[dict[str, Any]]:
     """The events recorded about the contact, oldest first."""
-    return ledger.contact_history(ctx, contact_id)
+    return reads(lambda ledger: ledger.contact_history(ctx, contact_id))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from api.deps import LedgerDep
 from api.errors import RETRY_AFTER_SECONDS, documented, problem
@@ -15,6 +15,12 @@ router = APIRouter(tags=["health"])
 async def health() -> dict[str, str]:
     """Whether the service answers; no key needed."""
     return {"status": "ok"}
+
+
+@router.head("/healthz", include_in_schema=False)
+async def health_head() -> Response:
+    """As GET, without a body: what many load balancers send."""
+    return Response(status_code=200)
 
 
 @router.get("/readyz", response_model=Ready, responses=documented(503))

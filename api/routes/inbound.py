@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from api import cursor, idempotency
-from api.deps import Caller, CurrentAccount, KnownCaller, LedgerDep
+from api.deps import Caller, CurrentAccount, KnownCaller, LedgerDep, MayLag
 from api.errors import documented
 from api.idempotency import KeyHeader
 from api.ratelimit import LongListing
@@ -78,7 +78,7 @@ def get_decision(
 )
 def list_decisions(
     ctx: CurrentAccount,
-    ledger: LedgerDep,
+    reads: MayLag,
     rule: Rule | None = None,
     recipient: Annotated[
         Email | None, Query(description="An email address, in any case.")
@@ -92,8 +92,10 @@ def list_decisions(
     `LONG_LISTING` (100 unless set) makes it an expensive request (429 beyond
     its limit)."""
     before = cursor.decode(cursor_) if cursor_ is not None else None
-    items = ledger.list_decisions(
-        ctx, rule=rule, recipient=recipient, limit=limit, before=before
+    items = reads(
+        lambda ledger: ledger.list_decisions(
+            ctx, rule=rule, recipient=recipient, limit=limit, before=before
+        )
     )
     last = items[-1] if len(items) == limit else None
     return {

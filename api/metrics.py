@@ -1,0 +1,204 @@
+"""/metrics in Prometheus's text format, and the request timings behind it.
+
+Counts made by each process (requests, decisions, commits, mail tries, alert
+streams) are summed over the server's worker processes when
+PROMETHEUS_MULTIPROC_DIR is set, as `scripts/serve` does. Gauges of state
+(the mail queue, held messages, lag) are read from the database at each
+scrape: whichever process or machine changed them, it knows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Collection, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ledger.replicas import Replicas
+from ledger.storage import UNAVAILABLE
+
+REQUESTS = Histogram(
+    "smsledger_http_request_duration_seconds",
+    "Time to answer a request, by method, route template and status.",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+)
+ALERT_STREAMS = Gauge(
+    "smsledger_alert_streams_open",
+    "Alert streams (GET /v1/users/{user_id}/alerts) open now.",
+    multiprocess_mode="livesum",
+)
+
+router = APIRouter(tags=["operations"])
+
+
+class RequestMetrics:
+    """ASGI middleware: times every request, the hot routes' included, by the
+    route that served it; `unmatched` for a path no route has."""
+
+    def __init__(self, app: ASGIApp, hot_paths: Collection[str]) -> None:
+        self.app = app
+        self.hot_paths = frozenset(hot_paths)
+        self._timers: dict[tuple[str, str, int], Any] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        began = time.perf_counter()
+        status = 0
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            self._timer(scope, status).observe(time.perf_counter() - began)
+
+    def _timer(self, scope: Scope, status: int) -> Any:
+        route = getattr(scope.get("route"), "path", None)
+        if route is None:
+            route = scope["path"] if scope["path"] in self.hot_paths else "unmatched"
+        key = (scope["method"], route, status)
+        timer = self._timers.get(key)
+        if timer is None:  # a label lookup costs more than this dictionary's
+            timer = REQUESTS.labels(key[0], route, str(status or "none"))
+            self._timers[key] = timer
+        return timer
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    """Prometheus's text format; no key needed (keep it off the public side)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DatabaseGauges(request.app.state.replicas))
+    directory = request.app.state.settings.prometheus_multiproc_dir
+    text = generate_latest(processes(directory)) + generate_latest(registry)
+    return Response(text, media_type=CONTENT_TYPE_LATEST)
+
+
+def processes(directory: str | None) -> CollectorRegistry:
+    """Every worker process's counts, summed; or this process's."""
+    if not directory:
+        return REGISTRY
+    _forget_dead(Path(directory))
+    registry = CollectorRegistry()
+    # prometheus_client's multiprocess module has no annotations.
+    MultiProcessCollector(registry, directory)  # type: ignore[no-untyped-call]
+    return registry
+
+
+_LIVE_FILE = re.compile(r"gauge_live\w*?_(\d+)\.db")
+
+
+def _forget_dead(directory: Path) -> None:
+    """Drop the live gauges of worker processes that died without a word
+    (killed, then restarted by the server): their streams are gone too."""
+    for path in directory.glob("gauge_live*.db"):
+        match = _LIVE_FILE.fullmatch(path.name)
+        if match and not _alive(int(match.group(1))):
+            # Untyped in prometheus_client, as above.
+            mark_process_dead(int(match.group(1)), str(directory))  # type: ignore[no-untyped-call]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class DatabaseGauges(Collector):
+    """The state of the queue, the held messages and the lag, as the primary
+    (and each standby) says it is now."""
+
+    def __init__(self, replicas: Replicas) -> None:
+        self.replicas = replicas
+        self.ledger = replicas.primary
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily(
+            "smsledger_database_up",
+            "1 if the database answered this scrape, else 0.",
+            labels=["database"],
+        )
+        try:
+            now = self.ledger.gauges()
+        except UNAVAILABLE:
+            up.add_metric(["primary"], 0)
+            yield up
+            return
+        up.add_metric(["primary"], 1)
+        yield _gauge("smsledger_ledger_head", "The ledger's last position.", now.head)
+        yield _gauge(
+            "smsledger_mail_pending", "Mails waiting to be sent.", now.mail_pending
+        )
+        yield _gauge(
+            "smsledger_mail_failed",
+            "Mails given up on (refused for good); they stay until handled.",
+            now.mail_failed,
+        )
+        age = (
+            (datetime.now(UTC) - now.oldest_pending).total_seconds()
+            if now.oldest_pending
+            else 0.0
+        )
+        yield _gauge(
+            "smsledger_mail_oldest_pending_age_seconds",
+            "How long ago the oldest mail still waiting was routed; 0 if none.",
+            max(0.0, age),
+        )
+        yield _gauge(
+            "smsledger_mail_pending_max_tries",
+            "The most tries any mail still waiting has had.",
+            now.most_tries_pending,
+        )
+        yield _gauge(
+            "smsledger_held_messages",
+            "Inbound SMS held because their number is not configured.",
+            now.held,
+        )
+        lag = GaugeMetricFamily(
+            "smsledger_view_lag_events",
+            "Events of the ledger a copy of the routing view has not folded yet:"
+            " the live view (always 0: it is folded with each append), a rebuild"
+            " in progress, and each standby's copy.",
+            labels=["copy", "where"],
+        )
+        lag.add_metric(["live", "primary"], 0)
+        for version, position in now.builds:
+            lag.add_metric(["rebuild", f"v{version}"], max(0, now.head - position))
+        for name, behind in self.replicas.lags():
+            up.add_metric([f"standby {name}"], 0 if behind is None else 1)
+            if behind is not None:
+                lag.add_metric(["standby", name], behind)
+        yield lag
+        yield up
+
+
+def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, value=value)
