@@ -23,6 +23,7 @@ index) is filled without its indexes, which are made once it is full.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Generator, Iterable, Sequence
 from contextlib import suppress
@@ -248,7 +249,11 @@ _COLUMNS = (
 
 class Stages:
     """The staging tables of one connection, made on first use and emptied at
-    each commit; `drop` leaves the connection as it was."""
+    each commit; `drop` leaves the connection as it was.
+
+    Each statement's table is named after the statement, and made unless it
+    is there: a connection that keeps them between uses finds the same one.
+    """
 
     def __init__(self, plans: Plans) -> None:
         self.plans = plans
@@ -261,15 +266,16 @@ class Stages:
         assert parsed is not None
         name = self.names.get(statement)
         if name is None:
-            name = self.names[statement] = f"rb_stage{len(self.names)}"
+            digest = hashlib.sha1(statement.encode()).hexdigest()[:16]
+            name = self.names[statement] = f"rb_stage_{digest}"
             types = self.plans.column_types(curs, parsed.table)
             columns = ", ".join(
                 f"rb_p{i} {types[c] if c else 'text'}"
                 for i, c in enumerate(parsed.types, 1)
             )
             curs.execute(
-                f"CREATE TEMP TABLE {name} (rb_seq integer, rb_layer integer,"
-                f" {columns}) ON COMMIT DELETE ROWS"
+                f"CREATE TEMP TABLE IF NOT EXISTS {name} (rb_seq integer,"
+                f" rb_layer integer, {columns}) ON COMMIT DELETE ROWS"
             )
         with curs.copy(f"COPY {name} FROM STDIN") as copy:
             for row in rows:
@@ -324,6 +330,17 @@ class SetwiseWriter:
         readers = {s: stages.stage(curs, s, staged) for s, staged in rows.items()}
         for layer, statement in sorted(layers):
             curs.execute(readers[statement], (layer,))
+
+    def layered(self) -> tuple[dict[str, list[Any]], list[tuple[int, str]]] | None:
+        """Every held write in layers: each statement's rows to stage, as
+        `(seq, layer, *params)`, and the layers to run, in order; None if a
+        table's writes cannot go set-wise."""
+        rows: dict[str, list[Any]] = {}
+        layers: set[tuple[int, str]] = set()
+        for table, writes in self.pending.items():
+            if not (table and self._layer(writes, rows, layers)):
+                return None
+        return rows, sorted(layers)
 
     def _copy(self, curs: Any, writes: list[tuple[str, Sequence[Any]]]) -> bool:
         """Copy a table's writes straight in, if they are all one insert that
