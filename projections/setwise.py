@@ -428,10 +428,12 @@ def _values(row: Any) -> Any:
 
 
 def stream_events(
-    recorder: Any, after: int, upto: int
+    recorder: Any, after: int, upto: int, mentioning: Any = None
 ) -> Generator[tuple[Any, ...], None, None]:
     """The stored events after `after` up to `upto`, in ledger order: read by
     one statement whose rows come in chunks, in binary, as they are used.
+    With `mentioning` (an id), only events of that aggregate or whose state
+    holds its text: a filter the caller refines.
 
     Positions commit in order, so every event up to a head once seen is there.
     """
@@ -439,10 +441,15 @@ def stream_events(
         "SELECT notification_id, topic, state, originator_id, originator_version"
         f" FROM {recorder.qualified_events_table}"
         " WHERE notification_id > %s AND notification_id <= %s"
-        " ORDER BY notification_id"
     )
+    params: list[Any] = [after, upto]
+    if mentioning is not None:
+        statement += " AND (originator_id = %s OR position(%s IN state) > 0)"
+        params += [mentioning, str(mentioning).encode()]
     with (
         recorder.datastore.get_connection() as conn,
         conn.cursor(binary=True, row_factory=tuple_row) as curs,
     ):
-        yield from curs.stream(statement, [after, upto], size=5000)
+        yield from curs.stream(
+            statement + " ORDER BY notification_id", params, size=5000
+        )
