@@ -152,10 +152,9 @@ def _stage(
 ) -> list[str]:
     """Copy the fold's writes to staging tables; the statements that write
     them, in order, each slot joined to its position in `POSITIONS`."""
-    stages = Stages(plans)
-    readers = {}
+    readers = Stages(plans).stage_all(curs, rows)
     for statement, staged in rows.items():
-        reader = stages.stage(curs, statement, staged)
+        reader = readers[statement]
         slotted = {k + 1 for k, v in enumerate(staged[0][2:]) if type(v) is Slot}
         joins = "".join(
             f" JOIN {POSITIONS} rb_slot{k} ON rb_slot{k}.slot = {STAGE}.rb_p{k}"

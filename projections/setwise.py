@@ -262,25 +262,41 @@ class Stages:
     def stage(self, curs: Any, statement: str, rows: list[Any]) -> str:
         """Copy a statement's rows to its staging table; the statement that
         reads them, one layer at a time."""
+        return self.stage_all(curs, {statement: rows})[statement]
+
+    def stage_all(self, curs: Any, rows: dict[str, list[Any]]) -> dict[str, str]:
+        """As `stage`, for several statements: their tables made at once."""
+        made = [self._create(curs, statement) for statement in rows]
+        if any(made):
+            curs.execute(";".join(m for m in made if m))
+        readers = {}
+        for statement, staged in rows.items():
+            name = self.names[statement]
+            with curs.copy(f"COPY {name} FROM STDIN") as copy:
+                for row in staged:
+                    copy.write_row(row)
+            parsed = self.plans.statement(statement)
+            assert parsed is not None
+            readers[statement] = parsed.template.replace("{stage}", name)
+        return readers
+
+    def _create(self, curs: Any, statement: str) -> str | None:
+        """What makes the statement's staging table, if not made yet."""
+        if statement in self.names:
+            return None
         parsed = self.plans.statement(statement)
         assert parsed is not None
-        name = self.names.get(statement)
-        if name is None:
-            digest = hashlib.sha1(statement.encode()).hexdigest()[:16]
-            name = self.names[statement] = f"rb_stage_{digest}"
-            types = self.plans.column_types(curs, parsed.table)
-            columns = ", ".join(
-                f"rb_p{i} {types[c] if c else 'text'}"
-                for i, c in enumerate(parsed.types, 1)
-            )
-            curs.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {name} (rb_seq integer,"
-                f" rb_layer integer, {columns}) ON COMMIT DELETE ROWS"
-            )
-        with curs.copy(f"COPY {name} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return parsed.template.replace("{stage}", name)
+        digest = hashlib.sha1(statement.encode()).hexdigest()[:16]
+        name = self.names[statement] = f"rb_stage_{digest}"
+        types = self.plans.column_types(curs, parsed.table)
+        columns = ", ".join(
+            f"rb_p{i} {types[c] if c else 'text'}"
+            for i, c in enumerate(parsed.types, 1)
+        )
+        return (
+            f"CREATE TEMP TABLE IF NOT EXISTS {name} (rb_seq integer,"
+            f" rb_layer integer, {columns}) ON COMMIT DELETE ROWS"
+        )
 
     def drop(self, curs: Any) -> None:
         for name in self.names.values():
