@@ -12,7 +12,8 @@ from tests.integration.test_rebuild_tables import build_history
 # Text the standard library escapes otherwise than orjson, or not at all:
 # ASCII alone, and beyond it.
 ASCII = '\x7f \x01 \x1f \t "q" \\ / '
-AWKWARD = ASCII + "Zoë 日本 \u2028 😀 "
+PRINTABLE = '"q" \\ / Zoë 日本 \u2028 😀 '
+AWKWARD = ASCII + PRINTABLE
 
 
 def as_text(line):
@@ -27,10 +28,12 @@ def test_lines_read_from_stored_json_are_those_of_the_decoded_events(ledger):
     lines = history_lines(60, contacts=6)
     for line in lines:
         if line["type"] in ("user", "contact"):
-            awkward = ASCII if line["type"] == "user" else AWKWARD
-            line["name"] = awkward + line.get("name", "")
+            line["name"] = PRINTABLE + line.get("name", "")
     assert run_import(ledger, ctx, lines, chunk=25).rejected == []
+    # Control characters are refused at the API and in imports now, but
+    # ledgers recorded before hold them: written past the checks, as then.
     ledger.put_contact(ctx, "c1", ["+14155550001"], AWKWARD, owner_user_id=None)
+    ledger.put_user(ctx, "u-old", "old@example.org", ASCII, active=True)
     rows = [
         (n.id, n.topic, n.state, n.originator_id, n.originator_version)
         for n in ledger.recorder.select_notifications(None, 10_000)
