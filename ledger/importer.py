@@ -133,7 +133,8 @@ class Importer:
             self.contacts.clear()
 
     def _flush(self, lines: list[Line]) -> None:
-        recorded = self._recorded([_aggregate_id(self.ctx, line) for line in lines])
+        keys = [_aggregate_id(self.ctx, line) for line in lines]
+        recorded = self._recorded(keys)
         made: dict[UUID, Any] = {}  # new aggregates
         order: dict[UUID, int] = {}  # and the line each comes from
         later: list[Line] = []  # changes to aggregates recorded or made above
@@ -142,8 +143,7 @@ class Importer:
         owners = self._known_users(
             [line.body.owner_user_id for line in lines if line.type == "contact"]
         )
-        for line in lines:
-            key = _aggregate_id(self.ctx, line)
+        for line, key in zip(lines, keys, strict=True):
             if line.type in NOTE_TYPES:
                 notes.append((line, key))
             elif key in recorded or key in made:
@@ -177,7 +177,7 @@ class Importer:
                 )
         if made and not self.dry_run:
             # In the file's order: contacts register in it, and ties go by it.
-            self.ledger.save(*sorted(made.values(), key=lambda a: order[a.id]))
+            self.ledger.append_bulk(sorted(made.values(), key=lambda a: order[a.id]))
         for line_number, said in outcomes.items():
             self._count(line_number, said)
         for line in later:

@@ -260,6 +260,8 @@ class RoutingCommands(AccountCommands):
                 self._save(inbound)
             except IntegrityError:  # recorded meanwhile: read it again
                 self.record_delivered(account_id, message_id, mail_id)
+            else:
+                _count_tries(inbound)
 
         return record
 
@@ -295,10 +297,7 @@ class RoutingCommands(AccountCommands):
                 if not tries_left:
                     raise
             else:
-                if inbound.delivery != "pending":
-                    telemetry.MAIL_TRIES_PER_MAIL.labels(inbound.delivery).observe(
-                        inbound.delivery_attempts
-                    )
+                _count_tries(inbound)
                 return
 
     def alerts(
@@ -323,4 +322,12 @@ class RoutingCommands(AccountCommands):
     ) -> list[dict[str, Any]]:
         return self.view.decisions(
             ctx.account_id, rule=rule, recipient=recipient, before=before, limit=limit
+        )
+
+
+def _count_tries(inbound: InboundSms) -> None:
+    """Once a mail is sent or has failed for good, how many tries it took."""
+    if inbound.delivery != "pending":
+        telemetry.MAIL_TRIES_PER_MAIL.labels(inbound.delivery).observe(
+            inbound.delivery_attempts
         )

@@ -37,8 +37,12 @@ class LedgerRecorder(Protocol):
         inclusive_of_start: bool = True,
     ) -> Sequence[Notification]: ...
 
-    def stored_rows(self, after: int, upto: int) -> Generator[Row, None, None]:
-        """The stored events after `after` up to `upto`, in ledger order."""
+    def stored_rows(
+        self, after: int, upto: int, mentioning: UUID | None = None
+    ) -> Generator[Row, None, None]:
+        """The stored events after `after` up to `upto`, in ledger order; with
+        `mentioning`, at least those of that aggregate or naming it (a filter
+        the caller refines)."""
         ...
 
     def select_positions(self, positions: Sequence[int]) -> list[Any]: ...

@@ -16,6 +16,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from psycopg import ClientCursor
 from psycopg.sql import SQL, Identifier
 
+from projections import bulk
 from projections.persistence import BatchTx, RoutingView
 from projections.pool import fail_fast_pool
 from projections.setwise import stream_events
@@ -248,12 +249,15 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         # LOCAL is left out when it would restate the default.
         events = Identifier(self.datastore.schema, self.events_table_name)
         timeout = self.datastore.lock_timeout
+        locked = [
+            *([f"SET LOCAL lock_timeout = '{timeout}s'"] if timeout else []),
+            SQL("LOCK TABLE {0} IN EXCLUSIVE MODE").format(events).as_string(),
+            SQL("NOTIFY {0}").format(Identifier(self.channel_name)).as_string(),
+        ]
         self.append_sql = ";".join(
             [
                 "BEGIN",
-                *([f"SET LOCAL lock_timeout = '{timeout}s'"] if timeout else []),
-                SQL("LOCK TABLE {0} IN EXCLUSIVE MODE").format(events).as_string(),
-                SQL("NOTIFY {0}").format(Identifier(self.channel_name)).as_string(),
+                *locked,
                 SQL(
                     "INSERT INTO {0} (originator_id, originator_version, topic, state)"
                     " SELECT * FROM unnest(%s::{1}[], %s::bigint[], %s::text[],"
@@ -267,6 +271,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 )
                 .as_string(),
             ]
+        )
+        self.bulk = bulk.BulkAppend(
+            self.view, events.as_string(), self.datastore.originator_id_type, locked
         )
 
     # Several server processes may start at once; CREATE ... IF NOT EXISTS
@@ -292,6 +299,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         psycopg 0.86 ms of CPU a route; so, about 0.3 ms less.
         """
         domain_events = kwargs.get("events_to_fold", ())
+        if kwargs.get("bulk"):
+            return self._insert_bulk(stored_events, domain_events)
         columns = zip(
             *(
                 (e.originator_id, e.originator_version, e.topic, e.state)
@@ -307,20 +316,50 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 rows = curs.fetchall()
                 assert len(rows) == len(stored_events)
                 positions = [row["notification_id"] for row in rows]
-                fold = _Statements(curs)
-                self.view.apply_to(
-                    fold,
-                    int(rows[0]["live_version"]),
-                    zip(domain_events, positions, strict=True),
-                    batched=len(domain_events) > 1,
+                fold = self._fold(
+                    curs, int(rows[0]["live_version"]), domain_events, positions
                 )
-                curs.execute(";".join([*fold.statements, "COMMIT"]))
+                curs.execute(";".join([*fold, "COMMIT"]))
             except BaseException:
                 # A broken connection cannot roll back; the pool drops it.
                 with suppress(psycopg.Error):
                     conn.rollback()
                 raise
         return positions
+
+    def _insert_bulk(
+        self, stored_events: Sequence[StoredEvent], events: Sequence[Any]
+    ) -> Sequence[int] | None:
+        """As `insert_events`, for an import's chunk (see bulk.py)."""
+        with self.datastore.get_connection() as conn, ClientCursor(conn) as curs:
+            try:
+                positions = self.bulk.append(curs, stored_events, events)
+            except BaseException as error:
+                with suppress(psycopg.Error):
+                    conn.rollback()
+                if not isinstance(error, bulk.VersionChanged):
+                    raise
+                positions = None
+        if positions is None:  # folded as a live append is, then
+            return self.insert_events(stored_events, events_to_fold=events)
+        return positions
+
+    def _fold(
+        self,
+        curs: ClientCursor[Any],
+        version: int,
+        events: Sequence[Any],
+        positions: Sequence[int],
+    ) -> list[str]:
+        """The fold's statements for events at these positions, as SQL text."""
+        fold = _Statements(curs)
+        self.view.apply_to(
+            fold,
+            version,
+            zip(events, positions, strict=True),
+            batched=len(events) > 1,
+        )
+        return fold.statements
 
     def select_positions(self, positions: Sequence[int]) -> list[Any]:
         """The stored events at the given positions, in ledger order."""
@@ -372,9 +411,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def bulk_transaction(self) -> Any:
         return self.datastore.transaction(commit=True)
 
-    def stored_rows(self, after: int, upto: int) -> Generator[Row, None, None]:
-        """The stored events after `after` up to `upto`, in one stream."""
-        return stream_events(self, after, upto)
+    def stored_rows(
+        self, after: int, upto: int, mentioning: UUID | None = None
+    ) -> Generator[Row, None, None]:
+        """The stored events after `after` up to `upto`, in one stream; with
+        `mentioning`, only those of that aggregate or whose state names it."""
+        return stream_events(self, after, upto, mentioning)
 
     @contextmanager
     def appends_locked(self) -> Iterator[Any]:

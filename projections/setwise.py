@@ -23,6 +23,7 @@ index) is filled without its indexes, which are made once it is full.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Generator, Iterable, Sequence
 from contextlib import suppress
@@ -248,7 +249,11 @@ _COLUMNS = (
 
 class Stages:
     """The staging tables of one connection, made on first use and emptied at
-    each commit; `drop` leaves the connection as it was."""
+    each commit; `drop` leaves the connection as it was.
+
+    Each statement's table is named after the statement, and made unless it
+    is there: a connection that keeps them between uses finds the same one.
+    """
 
     def __init__(self, plans: Plans) -> None:
         self.plans = plans
@@ -257,24 +262,41 @@ class Stages:
     def stage(self, curs: Any, statement: str, rows: list[Any]) -> str:
         """Copy a statement's rows to its staging table; the statement that
         reads them, one layer at a time."""
+        return self.stage_all(curs, {statement: rows})[statement]
+
+    def stage_all(self, curs: Any, rows: dict[str, list[Any]]) -> dict[str, str]:
+        """As `stage`, for several statements: their tables made at once."""
+        made = [self._create(curs, statement) for statement in rows]
+        if any(made):
+            curs.execute(";".join(m for m in made if m))
+        readers = {}
+        for statement, staged in rows.items():
+            name = self.names[statement]
+            with curs.copy(f"COPY {name} FROM STDIN") as copy:
+                for row in staged:
+                    copy.write_row(row)
+            parsed = self.plans.statement(statement)
+            assert parsed is not None
+            readers[statement] = parsed.template.replace("{stage}", name)
+        return readers
+
+    def _create(self, curs: Any, statement: str) -> str | None:
+        """What makes the statement's staging table, if not made yet."""
+        if statement in self.names:
+            return None
         parsed = self.plans.statement(statement)
         assert parsed is not None
-        name = self.names.get(statement)
-        if name is None:
-            name = self.names[statement] = f"rb_stage{len(self.names)}"
-            types = self.plans.column_types(curs, parsed.table)
-            columns = ", ".join(
-                f"rb_p{i} {types[c] if c else 'text'}"
-                for i, c in enumerate(parsed.types, 1)
-            )
-            curs.execute(
-                f"CREATE TEMP TABLE {name} (rb_seq integer, rb_layer integer,"
-                f" {columns}) ON COMMIT DELETE ROWS"
-            )
-        with curs.copy(f"COPY {name} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return parsed.template.replace("{stage}", name)
+        digest = hashlib.sha1(statement.encode()).hexdigest()[:16]
+        name = self.names[statement] = f"rb_stage_{digest}"
+        types = self.plans.column_types(curs, parsed.table)
+        columns = ", ".join(
+            f"rb_p{i} {types[c] if c else 'text'}"
+            for i, c in enumerate(parsed.types, 1)
+        )
+        return (
+            f"CREATE TEMP TABLE IF NOT EXISTS {name} (rb_seq integer,"
+            f" rb_layer integer, {columns}) ON COMMIT DELETE ROWS"
+        )
 
     def drop(self, curs: Any) -> None:
         for name in self.names.values():
@@ -324,6 +346,17 @@ class SetwiseWriter:
         readers = {s: stages.stage(curs, s, staged) for s, staged in rows.items()}
         for layer, statement in sorted(layers):
             curs.execute(readers[statement], (layer,))
+
+    def layered(self) -> tuple[dict[str, list[Any]], list[tuple[int, str]]] | None:
+        """Every held write in layers: each statement's rows to stage, as
+        `(seq, layer, *params)`, and the layers to run, in order; None if a
+        table's writes cannot go set-wise."""
+        rows: dict[str, list[Any]] = {}
+        layers: set[tuple[int, str]] = set()
+        for table, writes in self.pending.items():
+            if not (table and self._layer(writes, rows, layers)):
+                return None
+        return rows, sorted(layers)
 
     def _copy(self, curs: Any, writes: list[tuple[str, Sequence[Any]]]) -> bool:
         """Copy a table's writes straight in, if they are all one insert that
@@ -411,10 +444,12 @@ def _values(row: Any) -> Any:
 
 
 def stream_events(
-    recorder: Any, after: int, upto: int
+    recorder: Any, after: int, upto: int, mentioning: Any = None
 ) -> Generator[tuple[Any, ...], None, None]:
     """The stored events after `after` up to `upto`, in ledger order: read by
     one statement whose rows come in chunks, in binary, as they are used.
+    With `mentioning` (an id), only events of that aggregate or whose state
+    holds its text: a filter the caller refines.
 
     Positions commit in order, so every event up to a head once seen is there.
     """
@@ -422,10 +457,15 @@ def stream_events(
         "SELECT notification_id, topic, state, originator_id, originator_version"
         f" FROM {recorder.qualified_events_table}"
         " WHERE notification_id > %s AND notification_id <= %s"
-        " ORDER BY notification_id"
     )
+    params: list[Any] = [after, upto]
+    if mentioning is not None:
+        statement += " AND (originator_id = %s OR position(%s IN state) > 0)"
+        params += [mentioning, str(mentioning).encode()]
     with (
         recorder.datastore.get_connection() as conn,
         conn.cursor(binary=True, row_factory=tuple_row) as curs,
     ):
-        yield from curs.stream(statement, [after, upto], size=5000)
+        yield from curs.stream(
+            statement + " ORDER BY notification_id", params, size=5000
+        )

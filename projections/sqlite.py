@@ -144,8 +144,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def bulk_transaction(self) -> Any:
         return self.datastore.transaction(commit=True)
 
-    def stored_rows(self, after: int, upto: int) -> Generator[Row, None, None]:
-        """The stored events after `after` up to `upto`, a page at a time."""
+    def stored_rows(
+        self, after: int, upto: int, mentioning: UUID | None = None
+    ) -> Generator[Row, None, None]:
+        """The stored events after `after` up to `upto`, a page at a time;
+        all of them, whatever they mention."""
         position = after
         while position < upto:
             page = self.select_notifications(

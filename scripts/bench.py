@@ -751,12 +751,21 @@ def main() -> None:
         help="instead: import and export of N interactions on PostgreSQL"
         " (bench_imports.py); with --output, add the table to docs/PERFORMANCE.md",
     )
+    parser.add_argument(
+        "--import-chunk",
+        type=int,
+        metavar="LINES",
+        help="with --imports: lines a transaction of the import carries"
+        " (default: that of `smsledger import`)",
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.imports:
         import bench_imports
 
-        bench_imports.main(args.imports, ADMIN_URL, write=bool(args.output))
+        bench_imports.main(
+            args.imports, ADMIN_URL, write=bool(args.output), chunk=args.import_chunk
+        )
         return
     if args.child:
         run_child(args.child)

@@ -10,6 +10,7 @@ with --write, adds it to docs/PERFORMANCE.md.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -28,6 +29,7 @@ from bench import percentiles, server
 
 from ledger.application import Ledger
 from ledger.exporter import export_lines
+from ledger.importer import CHUNK
 from projections.setwise import stream_events
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,7 +149,9 @@ def route_while(port: int, key: str, running: threading.Event) -> list[float]:
     return samples
 
 
-def main(notes: int, admin_url: str, write: bool) -> None:
+def main(notes: int, admin_url: str, write: bool, chunk: int | None = None) -> None:
+    chunk = chunk or CHUNK
+    load = os.getloadavg()
     out = ROOT / "var" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"import-{notes}.jsonl"
@@ -186,7 +190,7 @@ def main(notes: int, admin_url: str, write: bool) -> None:
             started = time.perf_counter()
             subprocess.run(
                 [sys.executable, "-m", "ledger.cli", "--database-url", url, "import",
-                 str(path), "--account", target["account_id"]],
+                 str(path), "--account", target["account_id"], "--chunk", str(chunk)],
                 check=True, stdout=subprocess.DEVNULL,
             )  # fmt: skip
             seconds = time.perf_counter() - started
@@ -216,7 +220,9 @@ def main(notes: int, admin_url: str, write: bool) -> None:
         f"### Import and export, {notes:,} interactions on PostgreSQL",
         "",
         f"`scripts/bench --imports {notes}`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC;"
-        f" {imported:,} events imported in {seconds:.1f} s.",
+        f" {imported:,} events imported in {seconds:.1f} s, {chunk:,} lines a"
+        f" transaction; load average {load[0]:.1f} before, {os.getloadavg()[0]:.1f}"
+        " after.",
         "",
         "| measure | ours | beside |",
         "| --- | --- | --- |",
