@@ -38,6 +38,7 @@ from domain.values import (
 from ledger import audit
 from ledger.commit import GroupCommit
 from ledger.storage import persistence_env
+from projections.browse import Browse
 from projections.outbox import Outbox
 from projections.persistence import Reads, RoutingView, as_stored, to_json
 from projections.rebuild import Progress, Rebuilder, RebuildReport
@@ -98,6 +99,7 @@ class Ledger(Application[UUID]):
         self.view: RoutingView = self.recorder.view  # type: ignore[attr-defined]
         self.commits = GroupCommit(lambda events: self.save(*events))
         self.outbox = Outbox(self.view)
+        self.browse = Browse(self.view)
         # Keys are never reissued, so a key once seen names its account for
         # good; the settings beside it are as last read (see `known_account`).
         self._key_accounts: dict[str, str] = {}
@@ -268,9 +270,12 @@ class Ledger(Application[UUID]):
     def contact_history(
         self, ctx: AccountContext, contact_id: str
     ) -> list[dict[str, Any]]:
-        """The contact's own events and the notes recorded to it, oldest first."""
+        """The contact's own events, the notes recorded to it, and the inbound
+        messages routed by it with their decisions, oldest first."""
         self.get_contact(ctx, contact_id)
         positions = self.view.positions(ctx.account_id, f"contact:{contact_id}")
+        decided = self.view.positions(ctx.account_id, f"decision:{contact_id}")
+        positions = sorted({*positions, *decided, *self._received(decided)})
         return [
             {
                 "type": type(event).__qualname__,
@@ -280,6 +285,16 @@ class Ledger(Application[UUID]):
             }
             for position, event in self.events_at(positions)
         ]
+
+    def _received(self, decided: list[int]) -> list[int]:
+        """Where the messages of these decisions were received: each is its
+        aggregate's first event."""
+        found = []
+        for _, event in self.events_at(decided):
+            first = self.recorder.position_of(event.originator_id)  # type: ignore[attr-defined]
+            if first is not None:
+                found.append(int(first))
+        return found
 
     def events_at(self, positions: list[int]) -> list[tuple[int, Any]]:
         if not positions:

@@ -16,6 +16,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from psycopg import ClientCursor
 from psycopg.sql import SQL, Identifier
 
+from projections.browse import POSTGRES_KEYS, indexes
 from projections.persistence import BatchTx, RoutingView
 
 
@@ -81,6 +82,8 @@ def _unnest(types: Sequence[str]) -> str:
 
 class PostgresRoutingView(RoutingView):
     batch_tx = ArrayBatchTx
+    KEYS = POSTGRES_KEYS
+    CREATE_TABLES = (*RoutingView.CREATE_TABLES, *indexes(KEYS))
     SET_DELIVERY = (
         "UPDATE sl_decisions"
         " SET document = jsonb_set(document::jsonb, '{delivery}', %s::jsonb)::text"
