@@ -47,19 +47,19 @@ def indexes(keys: Keys) -> tuple[str, ...]:
     """The indexes behind the console's filters, added to the view's tables."""
     return (
         "CREATE INDEX IF NOT EXISTS sl_decisions_by_rule"
-        " ON sl_decisions (account_id, rule, position)",
+        " ON sl_decisions (account_id, rule, position, message_id)",
         "CREATE INDEX IF NOT EXISTS sl_decisions_by_recipient"
-        " ON sl_decisions (account_id, recipient_email, position)",
+        " ON sl_decisions (account_id, recipient_email, position, message_id)",
         "CREATE INDEX IF NOT EXISTS sl_decisions_by_sender"
-        f" ON sl_decisions (account_id, ({keys.sender}), position)",
+        f" ON sl_decisions (account_id, ({keys.sender}), position, message_id)",
         "CREATE INDEX IF NOT EXISTS sl_decisions_by_received"
         f" ON sl_decisions (account_id, ({keys.received}))",
         "CREATE INDEX IF NOT EXISTS sl_decisions_by_delivery"
-        f" ON sl_decisions (account_id, ({keys.delivery}), position)",
+        f" ON sl_decisions (account_id, ({keys.delivery}), position, message_id)",
         "CREATE INDEX IF NOT EXISTS sl_contacts_by_name"
         f" ON sl_contacts (account_id, ({keys.name}))",
         "CREATE INDEX IF NOT EXISTS sl_contacts_by_owner"
-        " ON sl_contacts (account_id, owner_user_id)",
+        " ON sl_contacts (account_id, owner_user_id, contact_id)",
         "CREATE INDEX IF NOT EXISTS sl_numbers_by_account"
         " ON sl_numbers (account_id, number)",
     )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
@@ -9,6 +10,7 @@ from api.deps import Caller, CurrentAccount, KnownCaller, LedgerDep
 from api.errors import documented
 from api.routes import answer
 from api.schemas import Decision, DecisionPage, Id, InboundSms, Rule, Text
+from ledger import browse
 from ledger.application import Saved
 
 router = APIRouter(prefix="/v1", tags=["inbound SMS and routing decisions"])
@@ -65,16 +67,41 @@ def list_decisions(
     ledger: LedgerDep,
     rule: Rule | None = None,
     recipient: Annotated[Text | None, Query(description="An email address.")] = None,
+    status: Annotated[
+        Literal["routed", "held"] | None, Query(description="Routed or held.")
+    ] = None,
+    delivery: Annotated[
+        Literal["pending", "sent", "failed"] | None,
+        Query(description="The state of the decision's mail."),
+    ] = None,
+    sender: Annotated[
+        Text | None, Query(description="The sender's phone, in any format.")
+    ] = None,
+    since: Annotated[
+        datetime | None, Query(description="Received at or after this time.")
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(description="Received before this time.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor_: Annotated[
         Text | None, Query(alias="cursor", description="`next_cursor` of a page.")
     ] = None,
 ) -> dict[str, Any]:
-    """Decisions, newest first, a page at a time."""
+    """Decisions, newest first, a page at a time. Times are compared to the
+    second."""
     before = cursor.decode(cursor_) if cursor_ is not None else None
-    items = ledger.list_decisions(
-        ctx, rule=rule, recipient=recipient, limit=limit, before=before
+    only = browse.decision_filter(
+        ctx,
+        rule=rule,
+        recipient=recipient,
+        status=status,
+        delivery=delivery,
+        sender=sender,
+        since=since,
+        until=until,
     )
+    items = browse.list_decisions(ledger, ctx, only, before, limit)
     last = items[-1] if len(items) == limit else None
     return {
         "items": items,
