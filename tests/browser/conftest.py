@@ -22,7 +22,13 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    ViewportSize,
+    sync_playwright,
+)
 
 from tests.api.test_serve import free_port
 from tests.conftest import new_postgres_database
@@ -32,8 +38,8 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 AXE = Path(__file__).parent / "axe" / "axe.min.js"
 ADMIN_TOKEN = "browser-admin"
 DEADLINE = 90  # seconds for the server to answer: a first run may install
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 375, "height": 740}
+DESKTOP = ViewportSize(width=1280, height=900)
+PHONE = ViewportSize(width=375, height=740)
 # Not UTC, so that a time shown in the browser's zone can be told apart.
 TIME_ZONE = "America/New_York"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 from tests.browser.conftest import Account
 
@@ -70,8 +71,8 @@ def jane_case(account: Account) -> str:
 
 def inbound(
     account: Account, sender: str, body: str, message_id: str, at: str, to: str
-) -> dict:
-    decision: dict = account.ok(
+) -> dict[str, Any]:
+    decision: dict[str, Any] = account.ok(
         "POST",
         "/v1/inbound-sms",
         {
