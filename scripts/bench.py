@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import loadgen
+import pages
 import psutil
 from stores import Store, server_cpu, stores
 
@@ -433,6 +434,7 @@ class Plan:
     route_runs: int  # HTTP routing latency runs, each `seconds` long
     slices: int  # recording: ours and the baseline alternate, `seconds` in all
     runner_events: int  # events the stock runner is timed on
+    pages_only: bool = False  # generate, then time the console's pages alone
 
 
 def measure(
@@ -462,6 +464,12 @@ def measure_on(
     began = time.perf_counter()
     fx = generate(ledger, size)
     print(f"  generated {fx.events:,} events in {time.perf_counter() - began:.0f}s")
+    if plan.pages_only:
+        ledger.close()
+        settle(store, url)
+        with server(url, workers) as (port, _):
+            console_pages(size, fx, port, plan, report)
+        return
 
     settle(store, url)
     ours = percentiles(routing_in_process(ledger, fx, plan.samples))
@@ -527,6 +535,7 @@ def measure_on(
         store.plain_eventsourcing(url, 32) as save,
         server(url, workers) as (port, pid),
     ):
+        console_pages(size, fx, port, plan, report)
         for clients in (1, 8, 32):
             noted, plain, stolen = recording_vs_plain(save, fx, port, clients, plan)
             raw = store.raw_insert_rate(url, clients, plan.seconds)
@@ -549,6 +558,22 @@ def measure_on(
         report.add(
             size, "peak RSS serve (largest worker)", f"{peak_rss_mb(pid):.0f} MB"
         )
+
+
+def console_pages(
+    size: int, fx: Fixture, port: int, plan: Plan, report: Report
+) -> None:
+    """The console's pages, server side and over HTTP, against their budget."""
+    decided = pages.measure(
+        port,
+        fx.api_key,
+        senders=[phone for _, phone in fx.contacts],
+        recipients=[f"{u}.0@example.org" for u in fx.users],
+        day=START.date().isoformat(),  # the day the generated SMS arrived
+        samples=min(plan.samples, 400),
+        add=lambda what, ours, base, r: report.add(size, what, ours, base, r),
+    )
+    print(f"  (an account of {decided:,}+ decisions)", flush=True)
 
 
 def recording_vs_plain(
@@ -751,6 +776,11 @@ def main() -> None:
     parser.add_argument(
         "--drop", action="store_true", help="drop the generated databases afterwards"
     )
+    parser.add_argument(
+        "--pages-only",
+        action="store_true",
+        help="generate each ledger, then time the console's pages and nothing else",
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -791,6 +821,7 @@ def main() -> None:
         )
     if args.sizes:
         plan.sizes = [int(s) for s in args.sizes.split(",")]
+    plan.pages_only = args.pages_only
     databases = stores(args.databases.split(","), ADMIN_URL, ROOT)
     report = Report()
     for store in databases:

@@ -76,6 +76,7 @@ def decisions(request: Request, who: SignedIn) -> HTMLResponse:
             for u in team
         ],
         mail=mail,
+        held=sum(1 for d in items if d["status"] == "held"),
         setup=setup,
         webhook_url=f"{base}/v1/webhooks/twilio/sms",
         **_namers(users, contacts),

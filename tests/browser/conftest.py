@@ -114,7 +114,8 @@ class Account:
         return response.json() if response.content else None
 
 
-def _start(database_url: str, workdir: Path) -> Iterator[Site]:
+def start(database_url: str, workdir: Path, **extra_env: str) -> Iterator[Site]:
+    """Run `scripts/serve` until the generator is closed."""
     port = free_port()
     log = workdir / "serve.log"
     maildir = workdir / "mail"
@@ -127,6 +128,7 @@ def _start(database_url: str, workdir: Path) -> Iterator[Site]:
         "SECRET_KEY": "browser-tests-secret-key-0123456789",
         "MAILDIR": str(maildir),
         "ACCESS_LOG": "false",
+        **extra_env,
     }
     for name in ("WORKERS", "WEB_CONCURRENCY", "PUBLIC_BASE_URL", "SMTP_URL"):
         env.pop(name, None)
@@ -167,11 +169,11 @@ def site(request, tmp_path_factory) -> Iterator[Site]:
     """`scripts/serve` on a database of its own, for the whole session."""
     workdir = tmp_path_factory.mktemp(f"site-{request.param}")
     if request.param == "sqlite":
-        yield from _start(f"sqlite:///{workdir}/ledger.db", workdir)
+        yield from start(f"sqlite:///{workdir}/ledger.db", workdir)
         return
     admin_url = request.getfixturevalue("postgres_admin_url")
     with new_postgres_database(admin_url) as url:
-        yield from _start(url, workdir)
+        yield from start(url, workdir)
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from tests.web.conftest import Visitor, token
 
 
 def signed_in(client: TestClient) -> bool:
-    response = client.get("/decisions")
-    return response.status_code == 200
+    status: int = client.get("/decisions").status_code
+    return status == 200
 
 
 def test_sign_in_with_the_key_opens_a_session_cookie(app, acme):
