@@ -198,6 +198,24 @@ class Browse:
         statement, params = self.decisions_query(account_id, only, before, limit)
         return [json.loads(r["document"]) for r in self._rows(statement, *params)]
 
+    SELECT_DECISIONS = (
+        "SELECT document FROM sl_decisions"
+        " WHERE account_id = %s AND message_id IN ({marks})"
+    )
+
+    def decisions_by_id(
+        self, account_id: str, message_ids: list[str]
+    ) -> dict[str, dict[str, Any]]:
+        """The decisions of these messages, by message id."""
+        if not message_ids:
+            return {}
+        marks = ", ".join("%s" for _ in message_ids)
+        rows = self._rows(
+            self.SELECT_DECISIONS.format(marks=marks), account_id, *message_ids
+        )
+        found = (json.loads(r["document"]) for r in rows)
+        return {d["message_id"]: d for d in found}
+
     def first_position_since(self, account_id: str, since: str) -> int | None:
         """The ledger position of the first decision received at or after
         `since`: where a check of "decisions since a day" starts."""

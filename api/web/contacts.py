@@ -66,15 +66,55 @@ def contact(contact_id: str, request: Request, who: SignedIn) -> HTMLResponse:
             user_ids.add(evidence["user_id"])
         contact_ids.update(decision.get("contact_ids") or [])
     users, contacts = browse.names(ledger, who.ctx, user_ids, contact_ids)
-    decisions = [e for e in history if e["type"] == "InboundSms.Routed"]
+    entries = timeline(history)
+    messages = [e for e in entries if e["decision"]]
     return render(
         request,
         "contact.html",
         who,
         title=found["name"] or contact_id,
         c=found,
-        history=history,
+        entries=entries,
         users=users,
         contacts=contacts,
-        last=decisions[-1]["data"]["decision"] if decisions else None,
+        last=messages[-1]["decision"] if messages else None,
     )
+
+
+def timeline(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per thing that happened, in the order the ledger recorded
+    them (the order routing saw them in), each with its own time: a note's
+    when it was made, a message's when it arrived (with the decision routing
+    it), any other change's when it was recorded."""
+    entries: list[dict[str, Any]] = []
+    messages: dict[str, dict[str, Any]] = {}
+    for event in history:
+        kind, data = event["type"], event["data"]
+        if kind == "InboundSms.Received":
+            entry = {**_entry(event, data["received_at"]), "decision": None}
+            messages[data["message_id"]] = entry
+        elif kind == "InboundSms.Routed":
+            decision = data["decision"]
+            entry = messages.get(decision["message_id"]) or {}
+            if entry:
+                entry["decision"] = decision
+                continue
+            # Its message, as the decision tells it.
+            entry = {**_entry(event, decision["received_at"]), "decision": decision}
+            entry["type"], entry["data"] = "InboundSms.Received", decision
+        elif kind.startswith("Interaction."):
+            entry = _entry(event, data["occurred_at"])
+        else:
+            entry = _entry(event, event["recorded_at"])
+        entries.append(entry)
+    return entries
+
+
+def _entry(event: dict[str, Any], at: Any) -> dict[str, Any]:
+    return {
+        "type": event["type"],
+        "data": event["data"],
+        "position": event["position"],
+        "at": at,
+        "decision": None,
+    }

@@ -52,7 +52,8 @@ def decisions(request: Request, who: SignedIn) -> HTMLResponse:
             "numbers": bool(browse.list_numbers(ledger, who.ctx, limit=1)),
             "users": bool(team),
         }
-    base = str(request.base_url).rstrip("/")
+    public = request.app.state.settings.public_base_url
+    base = (public or str(request.base_url)).rstrip("/")
     return render(
         request,
         "decisions.html",

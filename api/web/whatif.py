@@ -45,6 +45,14 @@ def what_if(request: Request, who: SignedIn) -> HTMLResponse:
                 {"before": before, "after": after, "n": n, "share": 100 * n / top}
             )
     other = next(p for p in POLICIES if p != who.ctx.routing_policy)
+    listed = report.changed[:LISTED] if report else []
+    decisions = ledger.browse.decisions_by_id(
+        who.ctx.account_id, [c["message_id"] for c in listed]
+    )
+    team = browse.list_users(ledger, who.ctx, limit=200)
+    by_email = {u["email"]: u["name"] or u["user_id"] for u in team}
+    contact_ids = {c for d in decisions.values() for c in d["contact_ids"]}
+    _, contacts = browse.names(ledger, who.ctx, set(), contact_ids)
     return render(
         request,
         "what_if.html",
@@ -57,7 +65,10 @@ def what_if(request: Request, who: SignedIn) -> HTMLResponse:
         policies=POLICIES,
         report=report,
         chart=chart,
-        listed=report.changed[:LISTED] if report else [],
+        listed=listed,
+        decisions=decisions,
+        by_email=by_email,
+        contacts=contacts,
         LISTED=LISTED,
     )
 

@@ -132,7 +132,7 @@ def explain(
     elif rule == "unknown_sender":
         sentence = Markup(
             "Routed to the backup address {}: no contact has the number {}."
-        ).format(email, phone(decision.get("from")))
+        ).format(email, phone_html(decision.get("from")))
     elif rule == "no_owner":
         sentence = Markup(
             "Routed to the backup address {}: {} has no active owner, and nobody"
@@ -142,7 +142,7 @@ def explain(
         sentence = Markup(
             "Held: {} is not set up as an inbound number. Set it up and the"
             " message is routed at once."
-        ).format(phone(decision.get("to")))
+        ).format(phone_html(decision.get("to")))
     else:
         sentence = Markup("Routed to {}.").format(who or email)
     skipped = sorted({s["user_id"] for s in decision.get("skipped") or []})
@@ -181,10 +181,15 @@ def count(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
+def phone_html(value: Any) -> Markup:
+    """A number as people write it, never broken across lines."""
+    return Markup('<span class="tel">{}</span>').format(phone(value))
+
+
 FILTERS = {
     "when": when,
     "utc": utc_text,
-    "phone": phone,
+    "phone": phone_html,
     "rule": lambda r: RULES.get(r, r),
     "policy": lambda p: POLICIES.get(p, p),
     "delivery": delivery_label,

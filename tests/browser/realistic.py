@@ -96,7 +96,7 @@ def build(account: Account, database_url: str) -> None:
         number = SUPPORT if c % 4 == 3 else SALES
         roll = rng.random()
         at = moment.isoformat().replace("+00:00", "Z")
-        if roll < 0.35:
+        if roll < 0.25:
             user = rng.choice(owners[:4])
             a.ok(
                 "POST",
@@ -129,7 +129,7 @@ def build(account: Account, database_url: str) -> None:
                     "occurred_at": at,
                 },
             )
-        elif roll < 0.6:
+        elif roll < 0.58:
             a.ok(
                 "POST",
                 "/v1/interactions/campaign-sms",
