@@ -316,6 +316,11 @@ class Browse:
 
     # Mail.
 
+    def mails(self, account_id: str, state: str) -> int:
+        """How many of the account's mails are in `state`."""
+        count = self.COUNT_MAIL.format(delivery=self.keys.delivery)
+        return int(self._rows(count, account_id, state)[0]["n"])
+
     def mail_queue(self, account_id: str, errors: int = 5) -> dict[str, Any]:
         """The account's mails waiting and failed, when the oldest waiting one
         was routed, and the decisions whose last try failed, newest first."""
@@ -323,9 +328,7 @@ class Browse:
             "delivery": self.keys.delivery,
             "delivery_error": self.keys.delivery_error,
         }
-        count = self.COUNT_MAIL.format(**keys)
-        pending = self._rows(count, account_id, "pending")[0]["n"]
-        failed = self._rows(count, account_id, "failed")[0]["n"]
+        pending, failed = (self.mails(account_id, s) for s in ("pending", "failed"))
         oldest = self._rows(
             self.SELECT_OLDEST_MAIL.format(**keys), account_id, account_id
         )
@@ -336,8 +339,8 @@ class Browse:
                 recent.append(json.loads(row["document"]))
         recent.sort(key=lambda d: (d["position"], d["message_id"]), reverse=True)
         return {
-            "pending": int(pending),
-            "failed": int(failed),
+            "pending": pending,
+            "failed": failed,
             "oldest_pending": oldest[0]["routed_at"] if oldest else None,
             "errors": recent[:errors],
         }

@@ -45,7 +45,7 @@ def decisions(request: Request, who: SignedIn) -> HTMLResponse:
     last = items[-1] if len(items) == PAGE else None
     users, contacts = _names(ledger, who, items)
     team = browse.list_users(ledger, who.ctx, limit=200)
-    mail = ledger.browse.mail_queue(who.ctx.account_id, errors=0)
+    failed_mails = ledger.browse.mails(who.ctx.account_id, "failed")
     setup = {}
     if not items:
         setup = {
@@ -76,7 +76,7 @@ def decisions(request: Request, who: SignedIn) -> HTMLResponse:
             }
             for u in team
         ],
-        mail=mail,
+        failed_mails=failed_mails,
         held=sum(1 for d in items if d["status"] == "held"),
         setup=setup,
         webhook_url=f"{base}/v1/webhooks/twilio/sms",
