@@ -74,8 +74,11 @@ def ledger_of(request: Request) -> Ledger:
 
 
 async def visitor(request: Request) -> Visitor:
+    """Who is signed in to the console: a session opened with the account's
+    key. A session of one user (the inbox's) sees only that user's share, so
+    it is no way into the console."""
     session = sessions(request).read(request)
-    if session is None or session.account_id is None:
+    if session is None or session.account_id is None or session.user_id:
         raise SignInRequired
     ledger = ledger_of(request)
     row = await run_in_threadpool(ledger.view.account, session.account_id)

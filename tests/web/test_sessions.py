@@ -3,11 +3,14 @@ and nothing for anyone else."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from api.app import create_app
+from api.web.sessions import Session
 from tests.web.conftest import Visitor, token
 
 
@@ -149,3 +152,16 @@ def test_pages_are_not_cached_and_run_only_the_app_s_script(app, acme):
     assert response.headers["cache-control"] == "no-store"
     assert "script-src 'self'" in response.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+def test_a_session_of_one_user_is_no_way_into_the_console(app, acme):
+    """The inbox's sessions are a user's; the console shows the whole account."""
+    http = TestClient(app, follow_redirects=False)
+    store = app.state.sessions
+    session = Session.anonymous().signed_in(acme.account_id, user_id="ann")
+    http.cookies.set("smsledger_session", store.serializer.dumps(asdict(session)))
+
+    assert not signed_in(http)
+    account_wide = Session.anonymous().signed_in(acme.account_id)
+    http.cookies.set("smsledger_session", store.serializer.dumps(asdict(account_wide)))
+    assert signed_in(http)
