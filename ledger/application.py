@@ -38,7 +38,7 @@ from domain.values import (
 from ledger import audit
 from ledger.commit import GroupCommit
 from ledger.storage import persistence_env
-from projections.browse import Browse
+from projections.browse import Browse, DecisionFilter
 from projections.outbox import Outbox
 from projections.persistence import Reads, RoutingView, as_stored, to_json
 from projections.rebuild import Progress, Rebuilder, RebuildReport
@@ -655,9 +655,8 @@ class Ledger(Application[UUID]):
         limit: int = 50,
         before: tuple[int, str] | None = None,
     ) -> list[dict[str, Any]]:
-        return self.view.decisions(
-            ctx.account_id, rule=rule, recipient=recipient, before=before, limit=limit
-        )
+        only = DecisionFilter(rule=rule, recipient=recipient)
+        return self.browse.decisions(ctx.account_id, only, before, limit)
 
     # Helpers.
 

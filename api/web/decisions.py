@@ -46,12 +46,8 @@ def decisions(request: Request, who: SignedIn) -> HTMLResponse:
     users, contacts = _names(ledger, who, items)
     team = browse.list_users(ledger, who.ctx, limit=200)
     failed_mails = ledger.browse.mails(who.ctx.account_id, "failed")
-    setup = {}
-    if not items:
-        setup = {
-            "numbers": bool(browse.list_numbers(ledger, who.ctx, limit=1)),
-            "users": bool(team),
-        }
+    numbers = browse.list_numbers(ledger, who.ctx, limit=50)
+    setup = {"numbers": bool(numbers), "users": bool(team)}
     public = request.app.state.settings.public_base_url
     base = (public or str(request.base_url)).rstrip("/")
     return render(
@@ -69,13 +65,7 @@ def decisions(request: Request, who: SignedIn) -> HTMLResponse:
         next_cursor=cursor.encode(last["position"], last["message_id"])
         if last
         else None,
-        recipients=[
-            {
-                "email": u["email"],
-                "label": f"{u['name'] or u['user_id']} ({u['email']})",
-            }
-            for u in team
-        ],
+        recipients=_recipients(team, numbers),
         failed_mails=failed_mails,
         held=sum(1 for d in items if d["status"] == "held"),
         setup=setup,
@@ -178,6 +168,19 @@ def _names(
         user_ids.update(s["user_id"] for s in d.get("skipped") or [])
         contact_ids.update(d.get("contact_ids") or [])
     return browse.names(ledger, who.ctx, user_ids, contact_ids)
+
+
+def _recipients(
+    team: list[dict[str, Any]], numbers: list[dict[str, Any]]
+) -> list[dict[str, str]]:
+    """Whom a message can go to: the team, then the numbers' backup emails."""
+    found = [
+        {"email": u["email"], "label": f"{u['name'] or u['user_id']} ({u['email']})"}
+        for u in team
+    ]
+    for email in sorted({n["backup_email"] for n in numbers}):
+        found.append({"email": email, "label": f"{email} (backup email)"})
+    return found
 
 
 def _namers(
