@@ -216,6 +216,13 @@ def test_a_new_account_adds_a_user_and_a_number_by_form(page: Page, site: Site):
     assert decision["rule"] == "unknown_sender"
     assert decision["recipient"]["email"] == "desk@fresh.test"
 
+    # Releasing asks first; dismissed, nothing is released.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name=f"Release {shown}").click()
+    page.wait_for_load_state("networkidle")
+    expect(page.get_by_role("status")).to_contain_text("is set up")
+    assert fresh.ok("GET", f"/v1/inbound-numbers/{number}")["number"] == number
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name=f"Release {shown}").click()
     expect(page.get_by_role("status")).to_contain_text("was released")
     held = inbound(fresh, JANE, "still?", "SM-f2", "2026-11-22T11:00:00Z",

@@ -12,6 +12,13 @@
       element.textContent = format.format(moment);
     }
   });
+  // A form that asks first: releasing a number holds its messages.
+  document.addEventListener("submit", function (event) {
+    var question = event.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+    }
+  });
   var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   document.querySelectorAll("input[data-time-zone]").forEach(function (input) {
     if (!input.value && zone) {
