@@ -10,7 +10,7 @@ from domain.errors import InvalidInput
 from domain.inbound import InboundSms
 from domain.values import parse_phone
 from ledger.application import AccountContext, Ledger
-from projections.browse import DecisionFilter
+from projections.browse import DecisionFilter, MessagesPage
 
 RULES = (
     "previous_sms",
@@ -75,6 +75,17 @@ def list_decisions(
     return ledger.browse.decisions(ctx.account_id, only, before, limit)
 
 
+def messages_page(
+    ledger: Ledger,
+    ctx: AccountContext,
+    only: DecisionFilter,
+    before: tuple[int, str] | None = None,
+    limit: int = 50,
+) -> MessagesPage:
+    """What the console's messages page shows, read at once."""
+    return ledger.browse.messages_page(ctx.account_id, only, before, limit)
+
+
 def list_users(
     ledger: Ledger,
     ctx: AccountContext,
@@ -122,11 +133,7 @@ def names(
     contact_ids: set[str],
 ) -> tuple[dict[str, str], dict[str, str]]:
     """What to call these users and contacts: their names, else their ids."""
-    browse = ledger.browse
-    return (
-        browse.user_names(ctx.account_id, user_ids),
-        browse.contact_names(ctx.account_id, contact_ids),
-    )
+    return ledger.browse.names(ctx.account_id, user_ids, contact_ids)
 
 
 def delivery_history(

@@ -82,6 +82,14 @@ class DecisionFilter:
 HELD_RULE = "number_not_configured"
 
 
+@dataclass(frozen=True)
+class MessagesPage:
+    decisions: list[dict[str, Any]]
+    users: list[dict[str, Any]]  # the first 200, for the recipient filter
+    numbers: list[dict[str, Any]]  # the first 50, for the same
+    failed_mails: int
+
+
 class Browse:
     """The view's list queries, in the view's own dialect."""
 
@@ -299,20 +307,51 @@ class Browse:
         """A page of the account's inbound numbers, by number."""
         return self._rows(self.SELECT_NUMBERS, account_id, after or "", limit)
 
-    def user_names(self, account_id: str, user_ids: set[str]) -> dict[str, str]:
-        """Display names of the given users: their name, else their id."""
-        return self._names(self.SELECT_NAMES, account_id, user_ids)
+    def names(
+        self, account_id: str, user_ids: set[str], contact_ids: set[str]
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Display names of these users and contacts (their name, else their
+        id), in one read."""
+        queries = [
+            _in(statement, account_id, ids)
+            for statement, ids in (
+                (self.SELECT_NAMES, user_ids),
+                (self.SELECT_CONTACT_NAMES, contact_ids),
+            )
+            if ids
+        ]
+        _, found = self.view.read(queries) if queries else ({}, [])
+        results = iter(found)
+        users, contacts = (
+            {row["id"]: row["name"] for row in next(results)} if ids else {}
+            for ids in (user_ids, contact_ids)
+        )
+        return users, contacts
 
-    def contact_names(self, account_id: str, contact_ids: set[str]) -> dict[str, str]:
-        return self._names(self.SELECT_CONTACT_NAMES, account_id, contact_ids)
-
-    def _names(self, statement: str, account_id: str, ids: set[str]) -> dict[str, str]:
-        if not ids:
-            return {}
-        ordered = sorted(ids)
-        marks = ", ".join("%s" for _ in ordered)
-        rows = self._rows(statement.format(marks=marks), account_id, *ordered)
-        return {row["id"]: row["name"] for row in rows}
+    def messages_page(
+        self,
+        account_id: str,
+        only: DecisionFilter,
+        before: tuple[int, str] | None,
+        limit: int,
+    ) -> MessagesPage:
+        """All the messages page shows but names, in one read: a page of
+        decisions, the team and numbers its filters offer, the failed mails."""
+        count = self.COUNT_MAIL.format(delivery=self.keys.delivery)
+        _, (decisions, users, numbers, failed) = self.view.read(
+            [
+                self.decisions_query(account_id, only, before, limit),
+                self.users_query(account_id, None, None, 200),
+                (self.SELECT_NUMBERS, (account_id, "", 50)),
+                (count, (account_id, "failed")),
+            ]
+        )
+        return MessagesPage(
+            decisions=[json.loads(row["document"]) for row in decisions],
+            users=[{**row, "active": bool(row["active"])} for row in users],
+            numbers=[dict(row) for row in numbers],
+            failed_mails=int(failed[0]["n"]),
+        )
 
     # Mail.
 
@@ -344,6 +383,13 @@ class Browse:
             "oldest_pending": oldest[0]["routed_at"] if oldest else None,
             "errors": recent[:errors],
         }
+
+
+def _in(statement: str, account_id: str, ids: set[str]) -> tuple[str, tuple[Any, ...]]:
+    """`statement` with its `{marks}` for each of `ids`, and its values."""
+    ordered = sorted(ids)
+    marks = ", ".join("%s" for _ in ordered)
+    return statement.format(marks=marks), (account_id, *ordered)
 
 
 def _flat(query: tuple[str, tuple[Any, ...]]) -> tuple[Any, ...]:

@@ -39,14 +39,16 @@ from domain.contacts import Contact
 from domain.inbound import InboundSms
 from domain.interactions import Interaction
 from domain.routing import decide
-from ledger import audit
+from ledger import audit, browse
 from ledger.application import Ledger
+from projections.browse import DecisionFilter
 from projections.postgres import LedgerPostgresRecorder
 from projections.rebuild import EventDecoder
 from projections.setwise import Plans, SetwiseWriter, stream_events
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 1, 1, tzinfo=UTC)
+SECRET_KEY = "bench-secret-key"  # signs the console's sessions in the bench
 
 
 # The ledger under test.
@@ -352,6 +354,7 @@ def server(url: str, workers: int) -> Iterator[tuple[int, int]]:
         "WEB_CONCURRENCY": str(workers),
         "DELIVERY_WORKER": "false",
         "ACCESS_LOG": "false",
+        "SECRET_KEY": SECRET_KEY,
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "api"], env=env, stderr=subprocess.DEVNULL
@@ -443,7 +446,8 @@ def measure(
     print(f"== {store.name}, {size:,} events", flush=True)
     report.database = store.name
     name = f"{args.database_prefix}_{size}"
-    url = store.fresh(name)
+    # The console's pages only read: a ledger generated before will do.
+    url = (plan.pages_only and store.existing(name)) or store.fresh(name)
     try:
         measure_on(size, store, url, plan, store.workers or args.workers, report)
     finally:
@@ -461,14 +465,18 @@ def measure_on(
     size: int, store: Store, url: str, plan: Plan, workers: int, report: Report
 ) -> None:
     ledger = Ledger(url)
-    began = time.perf_counter()
-    fx = generate(ledger, size)
-    print(f"  generated {fx.events:,} events in {time.perf_counter() - began:.0f}s")
+    if plan.pages_only and ledger.head() >= size:
+        fx = existing_fixture(ledger)
+        print(f"  reusing the {fx.events:,} events generated before")
+    else:
+        began = time.perf_counter()
+        fx = generate(ledger, size)
+        print(f"  generated {fx.events:,} events in {time.perf_counter() - began:.0f}s")
     if plan.pages_only:
         ledger.close()
         settle(store, url)
         with server(url, workers) as (port, _):
-            console_pages(size, fx, port, plan, report)
+            console_pages(size, url, fx, port, plan, report)
         return
 
     settle(store, url)
@@ -535,7 +543,7 @@ def measure_on(
         store.plain_eventsourcing(url, 32) as save,
         server(url, workers) as (port, pid),
     ):
-        console_pages(size, fx, port, plan, report)
+        console_pages(size, url, fx, port, plan, report)
         for clients in (1, 8, 32):
             noted, plain, stolen = recording_vs_plain(save, fx, port, clients, plan)
             raw = store.raw_insert_rate(url, clients, plan.seconds)
@@ -561,19 +569,57 @@ def measure_on(
 
 
 def console_pages(
-    size: int, fx: Fixture, port: int, plan: Plan, report: Report
+    size: int, url: str, fx: Fixture, port: int, plan: Plan, report: Report
 ) -> None:
     """The console's pages, server side and over HTTP, against their budget."""
-    decided = pages.measure(
+    ledger = Ledger(url)
+    try:
+        ctx = ledger.context(fx.account_id)
+        ids = [
+            d["message_id"]
+            for d in browse.list_decisions(ledger, ctx, DecisionFilter(), limit=200)
+        ]
+        decided = ledger.browse.mails(fx.account_id, "pending") + ledger.browse.mails(
+            fx.account_id, "sent"
+        )
+    finally:
+        ledger.close()
+    print(f"  the console's account has {decided:,} routed decisions", flush=True)
+    pages.measure(
         port,
-        fx.api_key,
+        pages.session_cookie(SECRET_KEY, fx.account_id),
+        ids,
         senders=[phone for _, phone in fx.contacts],
         recipients=[f"{u}.0@example.org" for u in fx.users],
         day=START.date().isoformat(),  # the day the generated SMS arrived
         samples=min(plan.samples, 400),
         add=lambda what, ours, base, r: report.add(size, what, ours, base, r),
     )
-    print(f"  (an account of {decided:,}+ decisions)", flush=True)
+
+
+def existing_fixture(ledger: Ledger) -> Fixture:
+    """What the load needs, read back from a ledger `generate` made before."""
+    (account,), (numbers,), (contacts,) = (
+        ledger.view.read([(statement, params)])[1]
+        for statement, params in (
+            ("SELECT account_id FROM sl_accounts WHERE name = %s", ("Team 0",)),
+            ("SELECT number, account_id FROM sl_numbers", ()),
+            ("SELECT account_id, contact_id, phone FROM sl_contact_phones", ()),
+        )
+    )
+    account_id = account[0]["account_id"]
+    return Fixture(
+        api_key="",
+        account_id=account_id,
+        number=next(n["number"] for n in numbers if n["account_id"] == account_id),
+        users=[f"u{u}" for u in range(25)],
+        contacts=[
+            (c["contact_id"], c["phone"])
+            for c in contacts
+            if c["account_id"] == account_id
+        ],
+        events=ledger.head(),
+    )
 
 
 def recording_vs_plain(
@@ -779,7 +825,8 @@ def main() -> None:
     parser.add_argument(
         "--pages-only",
         action="store_true",
-        help="generate each ledger, then time the console's pages and nothing else",
+        help="time the console's pages and nothing else, on the ledgers generated"
+        " before when they are there",
     )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -41,12 +41,10 @@ def decisions(request: Request, who: SignedIn) -> HTMLResponse:
         since=day_start(f["since"], f["tz"], "since"),
         until=day_start(f["until"], f["tz"], "until", next_day=True),
     )
-    items = browse.list_decisions(ledger, who.ctx, only, before, PAGE)
+    page = browse.messages_page(ledger, who.ctx, only, before, PAGE)
+    items, team, numbers = page.decisions, page.users, page.numbers
     last = items[-1] if len(items) == PAGE else None
     users, contacts = _names(ledger, who, items)
-    team = browse.list_users(ledger, who.ctx, limit=200)
-    failed_mails = ledger.browse.mails(who.ctx.account_id, "failed")
-    numbers = browse.list_numbers(ledger, who.ctx, limit=50)
     setup = {"numbers": bool(numbers), "users": bool(team)}
     public = request.app.state.settings.public_base_url
     base = (public or str(request.base_url)).rstrip("/")
@@ -66,7 +64,7 @@ def decisions(request: Request, who: SignedIn) -> HTMLResponse:
         if last
         else None,
         recipients=_recipients(team, numbers),
-        failed_mails=failed_mails,
+        failed_mails=page.failed_mails,
         held=sum(1 for d in items if d["status"] == "held"),
         setup=setup,
         webhook_url=f"{base}/v1/webhooks/twilio/sms",
