@@ -446,8 +446,11 @@ def measure(
     print(f"== {store.name}, {size:,} events", flush=True)
     report.database = store.name
     name = f"{args.database_prefix}_{size}"
-    # The console's pages only read: a ledger generated before will do.
-    url = (plan.pages_only and store.existing(name)) or store.fresh(name)
+    # The console's pages only read: a whole ledger generated before will do.
+    url = store.existing(name) if plan.pages_only else None
+    if url is not None and not generated(url, size):
+        url = None
+    url = url or store.fresh(name)
     try:
         measure_on(size, store, url, plan, store.workers or args.workers, report)
     finally:
@@ -465,7 +468,7 @@ def measure_on(
     size: int, store: Store, url: str, plan: Plan, workers: int, report: Report
 ) -> None:
     ledger = Ledger(url)
-    if plan.pages_only and ledger.head() >= size:
+    if plan.pages_only and generated(url, size):
         fx = existing_fixture(ledger)
         print(f"  reusing the {fx.events:,} events generated before")
     else:
@@ -595,6 +598,15 @@ def console_pages(
         samples=min(plan.samples, 400),
         add=lambda what, ours, base, r: report.add(size, what, ours, base, r),
     )
+
+
+def generated(url: str, size: int) -> bool:
+    """Whether the ledger at `url` holds a whole generated ledger of `size`."""
+    ledger = Ledger(url)
+    try:
+        return ledger.head() >= size
+    finally:
+        ledger.close()
 
 
 def existing_fixture(ledger: Ledger) -> Fixture:
