@@ -4,9 +4,11 @@ docs/screenshots) they are kept there; else in the test's own directory."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -28,6 +30,7 @@ PAGES = [
     ("message", "/decisions/{routed}"),
     ("message-replayed", "/decisions/{routed}/replay"),
     ("message-failed-mail", "/decisions/{failed}"),
+    ("message-replay-differs", "/decisions/{altered}/replay"),
     ("what-if", "/what-if?policy=most_recent_interaction"),
     ("contacts", "/contacts"),
     ("contact", "/contacts/c100"),
@@ -50,6 +53,22 @@ def shoot(page: Page, name: str, out: Path) -> Path:
     return path
 
 
+def alter_by_hand(site: Site, account_id: str, items: list[dict[str, Any]]) -> str:
+    """A decision whose view row someone changed: its replay shows it."""
+    decision = next(d for d in items if d["rule"] == "previous_call")
+    (version,) = site.execute(
+        "SELECT version FROM smsledger_views WHERE name = 'routing'"
+    )[0]
+    changed = {**decision, "account_id": account_id, "rule": "contact_owner"}
+    changed["recipient"] = {"email": "eve@acme.example", "user_id": "eve"}
+    site.execute(
+        f"UPDATE sl{version}_decisions SET document = %s"
+        " WHERE account_id = %s AND message_id = %s",
+        (json.dumps(changed), account_id, decision["message_id"]),
+    )
+    return str(decision["message_id"])
+
+
 def test_screenshots_of_every_page(browser: Browser, realistic_site: Site, tmp_path):
     site = realistic_site
     out = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
@@ -62,6 +81,7 @@ def test_screenshots_of_every_page(browser: Browser, realistic_site: Site, tmp_p
     failed = next(d for d in items if (d["delivery"] or {}).get("email") == "failed")[
         "message_id"
     ]
+    altered = alter_by_hand(site, acme.account_id, items)
     fresh = site.new_account("New Team")
     taken = []
     for width, suffix in ((DESKTOP, ""), (PHONE, "-phone")):
@@ -76,7 +96,9 @@ def test_screenshots_of_every_page(browser: Browser, realistic_site: Site, tmp_p
         page.get_by_role("button", name="Sign out").click()
         sign_in(page, site, acme)
         for name, path in PAGES:
-            page.goto(site.url + path.format(routed=routed, failed=failed))
+            page.goto(
+                site.url + path.format(routed=routed, failed=failed, altered=altered)
+            )
             if width == PHONE:
                 assert_fits(page)
             taken.append(shoot(page, name + suffix, out))
