@@ -6,7 +6,7 @@ import csv
 import json
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import (
     DESKTOP,
@@ -312,3 +312,23 @@ def test_every_page_is_accessible_and_fits_a_phone(page: Page, site: Site):
         assert_accessible(page)
         page.set_viewport_size(PHONE)
         assert_fits(page)
+
+
+def test_api_docs_render_from_the_app_s_own_assets(browser: Browser, site: Site):
+    """Nothing comes from elsewhere (the pages' own policy blocks what their
+    bundles would fetch, such as ReDoc's maker's logo), and they render."""
+    context = browser.new_context()  # not bypassing the pages' policy
+    page = context.new_page()
+    fetched: list[str] = []
+    page.on("requestfinished", lambda request: fetched.append(request.url))
+
+    page.goto(site.url + "/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("smsledger")
+    page.goto(site.url + "/redoc")
+    expect(page.locator("h1").first).to_contain_text("smsledger")
+    context.close()
+
+    assert fetched
+    # blob: is the search worker ReDoc makes from its own script.
+    own = (site.url, f"blob:{site.url}")
+    assert [url for url in fetched if not url.startswith(own)] == []
