@@ -48,6 +48,7 @@ from ledger import audit, telemetry
 from ledger.commit import GroupCommit
 from ledger.sealing import Sealer, SecretUnreadable
 from ledger.storage import UNAVAILABLE, persistence_env
+from projections.browse import Browse, DecisionFilter
 from projections.outbox import Outbox
 from projections.persistence import (
     Reads,
@@ -142,6 +143,7 @@ class Ledger(Application[UUID]):
         self.commits = GroupCommit(lambda events: self.save(*events))
         self.outbox = Outbox(self.view)
         self._sealer = sealer
+        self.browse = Browse(self.view)
         # A key once seen names its account until it is revoked; the hot
         # commands check it is still live in their own read (`known_account`).
         self._key_accounts: dict[str, str] = {}
@@ -469,9 +471,12 @@ class Ledger(Application[UUID]):
     def contact_history(
         self, ctx: AccountContext, contact_id: str
     ) -> list[dict[str, Any]]:
-        """The contact's own events and the notes recorded to it, oldest first."""
+        """The contact's own events, the notes recorded to it, and the inbound
+        messages routed by it with their decisions, oldest first."""
         self.get_contact(ctx, contact_id)
         positions = self.view.positions(ctx.account_id, f"contact:{contact_id}")
+        decided = self.view.positions(ctx.account_id, f"decision:{contact_id}")
+        positions = sorted({*positions, *decided, *self._received(decided)})
         return [
             {
                 "type": type(event).__qualname__,
@@ -481,6 +486,16 @@ class Ledger(Application[UUID]):
             }
             for position, event in self.events_at(positions)
         ]
+
+    def _received(self, decided: list[int]) -> list[int]:
+        """Where the messages of these decisions were received: each is its
+        aggregate's first event."""
+        found = []
+        for _, event in self.events_at(decided):
+            first = self.recorder.position_of(event.originator_id)  # type: ignore[attr-defined]
+            if first is not None:
+                found.append(int(first))
+        return found
 
     def events_at(self, positions: list[int]) -> list[tuple[int, Any]]:
         if not positions:
@@ -877,9 +892,8 @@ class Ledger(Application[UUID]):
         limit: int = 50,
         before: tuple[int, str] | None = None,
     ) -> list[dict[str, Any]]:
-        return self.view.decisions(
-            ctx.account_id, rule=rule, recipient=recipient, before=before, limit=limit
-        )
+        only = DecisionFilter(rule=rule, recipient=recipient)
+        return self.browse.decisions(ctx.account_id, only, before, limit)
 
     # Helpers.
 

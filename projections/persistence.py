@@ -126,6 +126,7 @@ class RoutingView:
     """
 
     batch_tx: type[BatchTx] = BatchTx
+    KEYS: Any  # the backend's `projections.browse.Keys`
 
     CREATE_CONTROL_TABLES: Sequence[str] = (
         "CREATE TABLE IF NOT EXISTS smsledger_views ("
@@ -192,8 +193,10 @@ class RoutingView:
         " position BIGINT NOT NULL, status TEXT NOT NULL, rule TEXT NOT NULL,"
         " recipient_email TEXT, to_number TEXT NOT NULL, document TEXT NOT NULL,"
         " PRIMARY KEY (account_id, message_id))",
+        # With the message id, which orders decisions made at one position:
+        # a page is then read in index order, with no sort.
         "CREATE INDEX IF NOT EXISTS sl_decisions_by_position"
-        " ON sl_decisions (account_id, position)",
+        " ON sl_decisions (account_id, position, message_id)",
         "CREATE INDEX IF NOT EXISTS sl_decisions_held"
         " ON sl_decisions (account_id, to_number) WHERE status = 'held'",
         "CREATE TABLE IF NOT EXISTS sl_ledger_index ("
@@ -653,6 +656,11 @@ class RoutingView:
             routed_at,
             routed_at,
         )
+        # A contact's history lists the decisions about it (not replay's
+        # keys: replay reads no decisions).
+        for contact_id in d["contact_ids"]:
+            key = f"decision:{contact_id}"
+            x(tx, self.INSERT_INDEX, account_id, key, position)
         user_id = d["recipient"].get("user_id")
         if d.get("alert") and user_id:
             x(tx, self.INSERT_ALERT, account_id, user_id, position, message_id)
@@ -894,37 +902,6 @@ class RoutingView:
     def positions(self, account_id: str, key: str) -> list[int]:
         rows = self._all(self.SELECT_INDEX, account_id, key)
         return [int(row["position"]) for row in rows]
-
-    def decisions(
-        self,
-        account_id: str,
-        *,
-        rule: str | None,
-        recipient: str | None,
-        before: tuple[int, str] | None,
-        limit: int,
-    ) -> list[dict[str, Any]]:
-        """Newest first; `before` is the (position, message_id) of the last item
-        already seen: decisions made at one position are told apart by id."""
-        where = ["account_id = %s"]
-        params: list[Any] = [account_id]
-        if rule is not None:
-            where.append("rule = %s")
-            params.append(rule)
-        if recipient is not None:
-            # An address is matched whatever its case, as mail systems do.
-            where.append("lower(recipient_email) = lower(%s)")
-            params.append(recipient)
-        if before is not None:
-            where.append("(position, message_id) < (%s, %s)")
-            params.extend(before)
-        statement = (
-            "SELECT document FROM sl_decisions WHERE "
-            + " AND ".join(where)
-            + " ORDER BY position DESC, message_id DESC LIMIT %s"
-        )
-        rows = self._all(statement, *params, limit)
-        return [json.loads(row["document"]) for row in rows]
 
     SELECT_NOTES = (
         "SELECT n.contact_id, n.interaction_id, n.kind, n.user_id, n.reply,"

@@ -10,10 +10,13 @@ from uuid import UUID
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 
+from projections.browse import SQLITE_KEYS, indexes
 from projections.persistence import RoutingView
 
 
 class SQLiteRoutingView(RoutingView):
+    KEYS = SQLITE_KEYS
+    CREATE_TABLES = (*RoutingView.CREATE_TABLES, *indexes(KEYS))
     SELECT_HEAD = "SELECT MAX(rowid) FROM stored_events"
     SELECT_TABLES = (
         "SELECT name FROM sqlite_master WHERE type = 'table'"
