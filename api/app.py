@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import TypeAdapter
 
-from api import errors, metrics
+from api import errors, metrics, web
 from api.errors import documented
 from api.hot import HotRoute, HotRoutes
 from api.idempotency import InFlight
@@ -100,6 +100,9 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
         description=DESCRIPTION,
         lifespan=lifespan,
         separate_input_output_schemas=False,
+        # Served by `api.web`, from the package rather than a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.ledger = ledger
@@ -145,6 +148,7 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
         transfers,
     ):
         app.include_router(module.router)
+    web.install(app, settings)
     # FastAPI's documented way to extend the schema is to replace this method.
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

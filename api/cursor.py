@@ -1,4 +1,4 @@
-"""Opaque page cursors for the decision list: the last item's place, encoded."""
+"""Opaque page cursors for the lists: the last item's place, encoded."""
 
 from __future__ import annotations
 
@@ -29,3 +29,19 @@ def decode(cursor: str) -> tuple[int, str]:
     if place[0] > MAX_POSITION or encode(*place) != cursor:
         raise InvalidInput("cursor", "is not a cursor this API gave")
     return place
+
+
+def encode_key(key: str) -> str:
+    """A cursor for lists kept in the order of one text key (users, contacts)."""
+    return base64.urlsafe_b64encode(("k:" + key).encode()).decode().rstrip("=")
+
+
+def decode_key(cursor: str) -> str:
+    """The key a page ended at; 422 for anything `encode_key` did not make."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("cursor", "is not a cursor this API gave") from None
+    if not raw.startswith("k:") or len(raw) < 3 or encode_key(raw[2:]) != cursor:
+        raise InvalidInput("cursor", "is not a cursor this API gave")
+    return raw[2:]

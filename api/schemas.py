@@ -344,6 +344,31 @@ class User(BaseModel):
     active: bool
 
 
+class UserPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "user_id": "u-ann",
+                            "email": "ann@example.com",
+                            "name": "Ann",
+                            "active": True,
+                        }
+                    ],
+                    "next_cursor": "azp1LWFubg",
+                }
+            ]
+        }
+    )
+
+    items: list[User]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
 # Contacts.
 
 
@@ -383,6 +408,31 @@ class Contact(BaseModel):
     name: str | None
     phones: list[str]
     owner_user_id: str | None
+
+
+class ContactPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "contact_id": "c-42",
+                            "name": "Jane Roe",
+                            "phones": ["+14155550111"],
+                            "owner_user_id": "u-ann",
+                        }
+                    ],
+                    "next_cursor": "azpjLTQy",
+                }
+            ]
+        }
+    )
+
+    items: list[Contact]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
 
 
 class HistoryEvent(BaseModel):

@@ -191,6 +191,10 @@ class AccountCommands(LedgerBase):
         self._settings[ctx.account_id] = ctx
         return ctx
 
+    def find_account(self, account_id: str) -> dict[str, Any] | None:
+        """The account's row as the view holds it; None if there is none."""
+        return self.view.account(account_id)
+
     def context(self, account_id: str) -> AccountContext:
         row = self.view.account(account_id)
         if row is None:

@@ -29,6 +29,7 @@ from ledger.commit import GroupCommit
 from ledger.sealing import Sealer
 from ledger.storage import persistence_env
 from projections.backend import ledger_recorder
+from projections.browse import Browse
 from projections.outbox import Outbox
 from projections.persistence import (
     RoutingView,
@@ -112,6 +113,7 @@ class LedgerBase(Application[UUID]):
         self.commits = GroupCommit(lambda events: self.save(*events))
         self.outbox = Outbox(self.view)
         self._sealer = sealer
+        self.browse = Browse(self.view)
         # A key once seen names its account until it is revoked; the hot
         # commands check it is still live in their own read (`known_account`).
         self._key_accounts: dict[str, str] = {}

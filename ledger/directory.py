@@ -43,6 +43,10 @@ class DirectoryCommands(RoutingCommands):
             self._save(user)
         return Saved(user.as_dict(), created=False)
 
+    def find_user(self, account_id: str, user_id: str) -> dict[str, Any] | None:
+        """The user's row as the view holds it; None if there is none."""
+        return self.view.user(account_id, user_id)
+
     def get_user(self, ctx: AccountContext, user_id: str) -> dict[str, Any]:
         user = self._find(User, User.create_id(ctx.account_id, user_id))
         if user is None:
@@ -86,9 +90,12 @@ class DirectoryCommands(RoutingCommands):
     def contact_history(
         self, ctx: AccountContext, contact_id: str
     ) -> list[dict[str, Any]]:
-        """The contact's own events and the notes recorded to it, oldest first."""
+        """The contact's own events, the notes recorded to it, and the inbound
+        messages routed by it with their decisions, oldest first."""
         self.get_contact(ctx, contact_id)
         positions = self.view.positions(ctx.account_id, f"contact:{contact_id}")
+        decided = self.view.positions(ctx.account_id, f"decision:{contact_id}")
+        positions = sorted({*positions, *decided, *self._received(decided)})
         return [
             {
                 "type": type(event).__qualname__,
@@ -100,6 +107,16 @@ class DirectoryCommands(RoutingCommands):
         ]
 
     # Inbound numbers.
+
+    def _received(self, decided: list[int]) -> list[int]:
+        """Where the messages of these decisions were received: each is its
+        aggregate's first event."""
+        found = []
+        for _, event in self.events_at(decided):
+            first = self.backend.position_of(event.originator_id)
+            if first is not None:
+                found.append(int(first))
+        return found
 
     def put_number(
         self,

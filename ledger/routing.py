@@ -30,6 +30,7 @@ from ledger.base import (
     _required_text,
     _utc,
 )
+from projections.browse import DecisionFilter
 from projections.persistence import (
     Reads,
 )
@@ -320,9 +321,8 @@ class RoutingCommands(AccountCommands):
         limit: int = 50,
         before: tuple[int, str] | None = None,
     ) -> list[dict[str, Any]]:
-        return self.view.decisions(
-            ctx.account_id, rule=rule, recipient=recipient, before=before, limit=limit
-        )
+        only = DecisionFilter(rule=rule, recipient=recipient)
+        return self.browse.decisions(ctx.account_id, only, before, limit)
 
 
 def _count_tries(inbound: InboundSms) -> None:

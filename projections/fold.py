@@ -287,6 +287,11 @@ class ViewFold(ViewSchema):
             routed_at,
             routed_at,
         )
+        # A contact's history lists the decisions about it (not replay's
+        # keys: replay reads no decisions).
+        for contact_id in d["contact_ids"]:
+            key = f"decision:{contact_id}"
+            x(tx, self.INSERT_INDEX, account_id, key, position)
         user_id = d["recipient"].get("user_id")
         if d.get("alert") and user_id:
             x(tx, self.INSERT_ALERT, account_id, user_id, position, message_id)

@@ -17,6 +17,7 @@ from psycopg import ClientCursor
 from psycopg.sql import SQL, Identifier
 
 from projections import bulk
+from projections.browse import POSTGRES_KEYS, indexes
 from projections.persistence import BatchTx, RoutingView
 from projections.pool import fail_fast_pool
 from projections.setwise import stream_events
@@ -86,6 +87,8 @@ def _unnest(types: Sequence[str]) -> str:
 
 class PostgresRoutingView(RoutingView):
     batch_tx = ArrayBatchTx
+    KEYS = POSTGRES_KEYS
+    CREATE_TABLES = (*RoutingView.CREATE_TABLES, *indexes(KEYS))
     SET_DELIVERY = (
         "UPDATE sl_decisions"
         " SET document = jsonb_set(document::jsonb, '{delivery}', %s::jsonb)::text"

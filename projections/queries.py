@@ -239,37 +239,6 @@ class ViewQueries(ViewFold):
         rows = self._all(self.SELECT_INDEX, account_id, key)
         return [int(row["position"]) for row in rows]
 
-    def decisions(
-        self,
-        account_id: str,
-        *,
-        rule: str | None,
-        recipient: str | None,
-        before: tuple[int, str] | None,
-        limit: int,
-    ) -> list[dict[str, Any]]:
-        """Newest first; `before` is the (position, message_id) of the last item
-        already seen: decisions made at one position are told apart by id."""
-        where = ["account_id = %s"]
-        params: list[Any] = [account_id]
-        if rule is not None:
-            where.append("rule = %s")
-            params.append(rule)
-        if recipient is not None:
-            # An address is matched whatever its case, as mail systems do.
-            where.append("lower(recipient_email) = lower(%s)")
-            params.append(recipient)
-        if before is not None:
-            where.append("(position, message_id) < (%s, %s)")
-            params.extend(before)
-        statement = (
-            "SELECT document FROM sl_decisions WHERE "
-            + " AND ".join(where)
-            + " ORDER BY position DESC, message_id DESC LIMIT %s"
-        )
-        rows = self._all(statement, *params, limit)
-        return [json.loads(row["document"]) for row in rows]
-
     SELECT_NOTES = (
         "SELECT n.contact_id, n.interaction_id, n.kind, n.user_id, n.reply,"
         " n.occurred_at, n.position, u.email, u.name AS user_name, u.active"

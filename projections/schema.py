@@ -82,8 +82,10 @@ class ViewSchema(ViewBase):
         " position BIGINT NOT NULL, status TEXT NOT NULL, rule TEXT NOT NULL,"
         " recipient_email TEXT, to_number TEXT NOT NULL, document TEXT NOT NULL,"
         " PRIMARY KEY (account_id, message_id))",
+        # With the message id, which orders decisions made at one position:
+        # a page is then read in index order, with no sort.
         "CREATE INDEX IF NOT EXISTS sl_decisions_by_position"
-        " ON sl_decisions (account_id, position)",
+        " ON sl_decisions (account_id, position, message_id)",
         "CREATE INDEX IF NOT EXISTS sl_decisions_held"
         " ON sl_decisions (account_id, to_number) WHERE status = 'held'",
         "CREATE TABLE IF NOT EXISTS sl_ledger_index ("

@@ -10,12 +10,15 @@ from uuid import UUID
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 
+from projections.browse import SQLITE_KEYS, indexes
 from projections.persistence import RoutingView
 
 Row = tuple[int, str, bytes, Any, int]  # position, topic, state, id, version
 
 
 class SQLiteRoutingView(RoutingView):
+    KEYS = SQLITE_KEYS
+    CREATE_TABLES = (*RoutingView.CREATE_TABLES, *indexes(KEYS))
     SELECT_HEAD = "SELECT MAX(rowid) FROM stored_events"
     SELECT_TABLES = (
         "SELECT name FROM sqlite_master WHERE type = 'table'"

@@ -105,6 +105,7 @@ class ViewBase:
 
     SELECT_LIVE_VERSION = "SELECT version FROM smsledger_views WHERE name = 'routing'"
     batch_tx: type[BatchTx] = BatchTx
+    KEYS: Any  # the backend's `projections.browse.Keys`
 
     def __init__(self, datastore: Any) -> None:
         self.datastore = datastore

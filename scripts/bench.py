@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import loadgen
+import pages
 import psutil
 from stores import Store, server_cpu, stores
 
@@ -39,13 +40,15 @@ from domain.inbound import InboundSms
 from domain.interactions import Interaction
 from domain.routing import decide
 from domain.vocabulary import Policy
-from ledger import audit
+from ledger import audit, browse
 from ledger.application import Ledger
+from projections.browse import DecisionFilter
 from projections.rebuild import EventDecoder
 from projections.setwise import Plans, SetwiseWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 1, 1, tzinfo=UTC)
+SECRET_KEY = "bench-secret-key"  # signs the console's sessions in the bench
 
 
 # The ledger under test.
@@ -337,6 +340,7 @@ def server(url: str, workers: int) -> Iterator[tuple[int, int]]:
         "WEB_CONCURRENCY": str(workers),
         "DELIVERY_WORKER": "false",
         "ACCESS_LOG": "false",
+        "SECRET_KEY": SECRET_KEY,
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "api"], env=env, stderr=subprocess.DEVNULL
@@ -423,6 +427,7 @@ class Plan:
     # and of its baseline. Each is as many PostgreSQL connections.
     clients: tuple[int, ...] = (1, 8, 32)
     connections: int = loadgen.CONNECTIONS
+    pages_only: bool = False  # generate, then time the console's pages alone
 
 
 def measure(
@@ -431,7 +436,11 @@ def measure(
     print(f"== {store.name}, {size:,} events", flush=True)
     report.database = store.name
     name = f"{args.database_prefix}_{size}"
-    url = store.fresh(name)
+    # The console's pages only read: a whole ledger generated before will do.
+    url = store.existing(name) if plan.pages_only else None
+    if url is not None and not generated(url, size):
+        url = None
+    url = url or store.fresh(name)
     try:
         measure_on(size, store, url, plan, store.workers or args.workers, report)
     finally:
@@ -449,9 +458,19 @@ def measure_on(
     size: int, store: Store, url: str, plan: Plan, workers: int, report: Report
 ) -> None:
     ledger = Ledger(url)
-    began = time.perf_counter()
-    fx = generate(ledger, size)
-    print(f"  generated {fx.events:,} events in {time.perf_counter() - began:.0f}s")
+    if plan.pages_only and generated(url, size):
+        fx = existing_fixture(ledger)
+        print(f"  reusing the {fx.events:,} events generated before")
+    else:
+        began = time.perf_counter()
+        fx = generate(ledger, size)
+        print(f"  generated {fx.events:,} events in {time.perf_counter() - began:.0f}s")
+    if plan.pages_only:
+        ledger.close()
+        settle(store, url)
+        with server(url, workers) as (port, _):
+            console_pages(size, url, fx, port, plan, report)
+        return
 
     settle(store, url)
     ours = percentiles(routing_in_process(ledger, fx, plan.samples))
@@ -517,6 +536,7 @@ def measure_on(
         store.plain_eventsourcing(url, max(plan.clients)) as save,
         server(url, workers) as (port, pid),
     ):
+        console_pages(size, url, fx, port, plan, report)
         for clients in plan.clients:
             noted, plain, stolen = recording_vs_plain(save, fx, port, clients, plan)
             raw = store.raw_insert_rate(url, clients, plan.seconds)
@@ -539,6 +559,69 @@ def measure_on(
         report.add(
             size, "peak RSS serve (largest worker)", f"{peak_rss_mb(pid):.0f} MB"
         )
+
+
+def console_pages(
+    size: int, url: str, fx: Fixture, port: int, plan: Plan, report: Report
+) -> None:
+    """The console's pages, server side and over HTTP, against their budget."""
+    ledger = Ledger(url)
+    try:
+        ctx = ledger.context(fx.account_id)
+        ids = [
+            d["message_id"]
+            for d in browse.list_decisions(ledger, ctx, DecisionFilter(), limit=200)
+        ]
+        decided = ledger.browse.mails(fx.account_id, "pending") + ledger.browse.mails(
+            fx.account_id, "sent"
+        )
+    finally:
+        ledger.close()
+    print(f"  the console's account has {decided:,} routed decisions", flush=True)
+    pages.measure(
+        port,
+        pages.session_cookie(SECRET_KEY, fx.account_id),
+        ids,
+        senders=[phone for _, phone in fx.contacts],
+        recipients=[f"{u}.0@example.org" for u in fx.users],
+        day=START.date().isoformat(),  # the day the generated SMS arrived
+        samples=min(plan.samples, 400),
+        add=lambda what, ours, base, r: report.add(size, what, ours, base, r),
+    )
+
+
+def generated(url: str, size: int) -> bool:
+    """Whether the ledger at `url` holds a whole generated ledger of `size`."""
+    ledger = Ledger(url)
+    try:
+        return ledger.head() >= size
+    finally:
+        ledger.close()
+
+
+def existing_fixture(ledger: Ledger) -> Fixture:
+    """What the load needs, read back from a ledger `generate` made before."""
+    (account,), (numbers,), (contacts,) = (
+        ledger.view.read([(statement, params)])[1]
+        for statement, params in (
+            ("SELECT account_id FROM sl_accounts WHERE name = %s", ("Team 0",)),
+            ("SELECT number, account_id FROM sl_numbers", ()),
+            ("SELECT account_id, contact_id, phone FROM sl_contact_phones", ()),
+        )
+    )
+    account_id = account[0]["account_id"]
+    return Fixture(
+        api_key="",
+        account_id=account_id,
+        number=next(n["number"] for n in numbers if n["account_id"] == account_id),
+        users=[f"u{u}" for u in range(25)],
+        contacts=[
+            (c["contact_id"], c["phone"])
+            for c in contacts
+            if c["account_id"] == account_id
+        ],
+        events=ledger.head(),
+    )
 
 
 def recording_vs_plain(
@@ -758,6 +841,12 @@ def main() -> None:
         help="with --imports: lines a transaction of the import carries"
         " (default: that of `smsledger import`)",
     )
+    parser.add_argument(
+        "--pages-only",
+        action="store_true",
+        help="time the console's pages and nothing else, on the ledgers generated"
+        " before when they are there",
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.imports:
@@ -808,6 +897,7 @@ def main() -> None:
         )
     if args.sizes:
         plan.sizes = [int(s) for s in args.sizes.split(",")]
+    plan.pages_only = args.pages_only
     databases = stores(args.databases.split(","), ADMIN_URL, ROOT)
     report = Report()
     for store in databases:

@@ -121,3 +121,21 @@ find_postgres() {
     pg_answers "$pg_url" || die "PostgreSQL from $pg_source does not answer at $pg_url"
     say "PostgreSQL: $pg_source -> $pg_url"
 }
+
+# The browser tests drive Debian's Chromium (Playwright cannot download its
+# own here). Install it when missing and apt-get can; else stop, saying so:
+# the tests are never skipped. CHROMIUM names another binary.
+ensure_chromium() {
+    local chromium=${CHROMIUM:-/usr/bin/chromium}
+    if [[ -x $chromium ]]; then
+        return 0
+    fi
+    if [[ $chromium == /usr/bin/chromium ]] && command -v apt-get >/dev/null \
+        && [[ $(id -u) == 0 ]]; then
+        say "installing Chromium for the browser tests (apt-get install chromium)"
+        if apt-get update -qq >&2 && apt-get install -y -qq chromium >&2; then
+            [[ -x $chromium ]] && return 0
+        fi
+    fi
+    die "no Chromium at $chromium for the browser tests: install Debian's (apt-get install -y chromium, as root) or set CHROMIUM to a Chromium binary"
+}

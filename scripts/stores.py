@@ -169,6 +169,18 @@ class Postgres:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+    def existing(self, name: str) -> str | None:
+        """The URL of a ledger generated before, if there is one."""
+        with psycopg.connect(self.admin_url) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
+        return (
+            urlunsplit(urlsplit(self.admin_url)._replace(path="/" + name))
+            if found
+            else None
+        )
+
     def settle(self, url: str) -> str:
         """VACUUM ANALYZE and CHECKPOINT, as pgbench does before a run: the
         ledger and the views are freshly written in bulk, so without it the
@@ -354,6 +366,11 @@ class SQLite:
         self.drop(name)
         self.directory.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{self._path(name)}"
+
+    def existing(self, name: str) -> str | None:
+        """The URL of a ledger generated before, if there is one."""
+        path = self._path(name)
+        return f"sqlite:///{path}" if path.exists() else None
 
     def drop(self, name: str) -> None:
         for base in (self._path(name), self._path(f"{name}_plain")):

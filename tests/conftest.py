@@ -3,6 +3,7 @@
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -56,20 +57,34 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
-@pytest.fixture
-def postgres_url(postgres_admin_url: str) -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for this one test."""
+@contextmanager
+def new_postgres_database(admin_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped on exit."""
     name = f"t_{uuid.uuid4().hex[:16]}"
     ident = sql.Identifier(name)
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
         # template0: nothing a previous test left in template1 can leak in.
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(ident))
     try:
-        yield _with_database(postgres_admin_url, name)
+        yield _with_database(admin_url, name)
     finally:
-        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
             # FORCE: a leaked connection or pool must not fail teardown.
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(ident))
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this one test."""
+    with new_postgres_database(postgres_admin_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database shared by the tests of one module."""
+    with new_postgres_database(postgres_admin_url) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -20,6 +20,9 @@ MEASURES = (
     "route over HTTP at 20/s p99",
     "vs durable 1-row insert at 20/s",
     "peak RSS serve",
+    "console: messages page, no filter, server side p50 / p95",
+    "console: messages page, one of 8 filters, server side",
+    "console: one message's page, over HTTP",
 )
 
 

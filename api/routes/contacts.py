@@ -2,16 +2,52 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
 
+from api import cursor
 from api.deps import CurrentAccount, LedgerDep, MayLag
 from api.errors import documented
 from api.ratelimit import Expensive
 from api.routes import answer
-from api.schemas import Contact, ContactPut, HistoryEvent, Id
+from api.schemas import Contact, ContactPage, ContactPut, HistoryEvent, Id, Text
+from ledger import browse
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 ContactId = Annotated[Id, Path(openapi_examples={"jane": {"value": "c-42"}})]
+
+
+@router.get("", response_model=ContactPage, responses=documented(401, 422))
+def list_contacts(
+    ctx: CurrentAccount,
+    ledger: LedgerDep,
+    phone: Annotated[
+        Text | None,
+        Query(description="Only contacts with this phone, in any format."),
+    ] = None,
+    q: Annotated[
+        Text | None,
+        Query(description="Only contacts whose name starts with this (any case)."),
+    ] = None,
+    owner_user_id: Annotated[Id | None, Query(description="Only this user's.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor_: Annotated[
+        Text | None, Query(alias="cursor", description="`next_cursor` of a page.")
+    ] = None,
+) -> dict[str, Any]:
+    """The account's contacts, by `contact_id`, a page at a time; phones are
+    listed in number order."""
+    after = cursor.decode_key(cursor_) if cursor_ is not None else None
+    items = browse.list_contacts(
+        ledger,
+        ctx,
+        phone=phone,
+        name_prefix=q,
+        owner_user_id=owner_user_id,
+        after=after,
+        limit=limit,
+    )
+    last = items[-1]["contact_id"] if len(items) == limit else None
+    return {"items": items, "next_cursor": cursor.encode_key(last) if last else None}
 
 
 @router.put(
@@ -56,5 +92,7 @@ def get_contact(
 def contact_history(
     contact_id: ContactId, ctx: CurrentAccount, reads: MayLag
 ) -> list[dict[str, Any]]:
-    """The events recorded about the contact, oldest first."""
+    """The events recorded about the contact, oldest first: its own, the notes
+    of texts and calls to it, and each inbound message from it with the
+    decision routing it."""
     return reads(lambda ledger: ledger.contact_history(ctx, contact_id))

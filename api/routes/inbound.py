@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
@@ -12,6 +13,7 @@ from api.ratelimit import LongListing
 from api.routes import answer, check_not_future
 from api.schemas import Decision, DecisionPage, Email, Id, InboundSms, Text
 from domain.vocabulary import Rule
+from ledger import browse
 from ledger.application import Saved
 
 router = APIRouter(prefix="/v1", tags=["inbound SMS and routing decisions"])
@@ -83,19 +85,43 @@ def list_decisions(
     recipient: Annotated[
         Email | None, Query(description="An email address, in any case.")
     ] = None,
+    status: Annotated[
+        Literal["routed", "held"] | None, Query(description="Routed or held.")
+    ] = None,
+    delivery: Annotated[
+        Literal["pending", "sent", "failed"] | None,
+        Query(description="The state of the decision's mail."),
+    ] = None,
+    sender: Annotated[
+        Text | None, Query(description="The sender's phone, in any format.")
+    ] = None,
+    since: Annotated[
+        datetime | None, Query(description="Received at or after this time.")
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(description="Received before this time.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor_: Annotated[
         Text | None, Query(alias="cursor", description="`next_cursor` of a page.")
     ] = None,
 ) -> dict[str, Any]:
-    """Decisions, newest first, a page at a time. A `limit` over the server's
-    `LONG_LISTING` (100 unless set) makes it an expensive request (429 beyond
-    its limit)."""
+    """Decisions, newest first, a page at a time. Times are compared to the
+    second. A `limit` over the server's `LONG_LISTING` (100 unless set) makes it
+    an expensive request (429 beyond its limit)."""
     before = cursor.decode(cursor_) if cursor_ is not None else None
+    only = browse.decision_filter(
+        ctx,
+        rule=rule,
+        recipient=recipient,
+        status=status,
+        delivery=delivery,
+        sender=sender,
+        since=since,
+        until=until,
+    )
     items = reads(
-        lambda ledger: ledger.list_decisions(
-            ctx, rule=rule, recipient=recipient, limit=limit, before=before
-        )
+        lambda ledger: browse.list_decisions(ledger, ctx, only, before, limit)
     )
     last = items[-1] if len(items) == limit else None
     return {

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
 
+from api import cursor
 from api.deps import CurrentAccount, LedgerDep
 from api.errors import documented
 from api.routes import answer
-from api.schemas import Id, User, UserPut
+from api.schemas import Id, Text, User, UserPage, UserPut
+from ledger import browse
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 UserId = Annotated[Id, Path(openapi_examples={"ann": {"value": "u-ann"}})]
@@ -38,3 +40,22 @@ def put_user(
 def get_user(user_id: UserId, ctx: CurrentAccount, ledger: LedgerDep) -> dict[str, Any]:
     """A user of the account."""
     return ledger.get_user(ctx, user_id)
+
+
+@router.get("", response_model=UserPage, responses=documented(401, 422))
+def list_users(
+    ctx: CurrentAccount,
+    ledger: LedgerDep,
+    active: Annotated[
+        bool | None, Query(description="Only active (true) or inactive (false) users.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor_: Annotated[
+        Text | None, Query(alias="cursor", description="`next_cursor` of a page.")
+    ] = None,
+) -> dict[str, Any]:
+    """The account's users, by `user_id`, a page at a time."""
+    after = cursor.decode_key(cursor_) if cursor_ is not None else None
+    items = browse.list_users(ledger, ctx, active, after, limit)
+    last = items[-1]["user_id"] if len(items) == limit else None
+    return {"items": items, "next_cursor": cursor.encode_key(last) if last else None}

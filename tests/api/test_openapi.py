@@ -1,5 +1,7 @@
 """The OpenAPI schema and the docs describe every endpoint, with examples."""
 
+import re
+
 import pytest
 
 ENDPOINTS = [
@@ -12,9 +14,11 @@ ENDPOINTS = [
     ("get", "/v1/api-keys"),
     ("delete", "/v1/api-keys/{key_id}"),
     ("post", "/v1/accounts/{account_id}/api-keys"),
+    ("get", "/v1/users"),
     ("put", "/v1/users/{user_id}"),
     ("get", "/v1/users/{user_id}"),
     ("get", "/v1/users/{user_id}/alerts"),
+    ("get", "/v1/contacts"),
     ("put", "/v1/contacts/{contact_id}"),
     ("get", "/v1/contacts/{contact_id}"),
     ("get", "/v1/contacts/{contact_id}/history"),
@@ -97,3 +101,17 @@ def test_docs_page_is_served(client):
 
     assert response.status_code == 200
     assert "swagger" in response.text.lower()
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_load_every_asset_from_the_app(client, page):
+    """Offline, a page that loads its script from a CDN is blank."""
+    html = client.get(page).text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+
+    assert assets
+    for url in assets:
+        assert url.startswith("/"), url
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.content, url

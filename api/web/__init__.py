@@ -1,0 +1,24 @@
+"""The web console: pages for people, served by the app beside the API."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api.settings import Settings
+from api.web import contacts, decisions, docs, operations, signin, team, whatif
+from api.web.sessions import Sessions
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Add the console's routes and assets to `app`, whose state has a ledger."""
+    app.state.sessions = Sessions(settings.secret(), settings.public_base_url)
+    for module in (signin, decisions, whatif, contacts, team, operations, docs):
+        app.include_router(module.router)
+    # The docs' assets first: a mount answers everything under its path.
+    app.mount(
+        "/static/docs",
+        StaticFiles(packages=[("fastapi_offline", "static")]),
+        name="docs-assets",
+    )
+    app.mount("/static", StaticFiles(packages=[("api.web", "static")]), name="static")
