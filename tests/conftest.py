@@ -57,6 +57,16 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
+def small_pool(url: str, size: int = 2) -> str:
+    """`url` asking for a pool of `size` connections: the server is shared,
+    and the ledger's own default keeps ten open."""
+    if not url.startswith("postgres"):
+        return url
+    parts = urlsplit(url)
+    query = f"{parts.query}&pool_size={size}" if parts.query else f"pool_size={size}"
+    return urlunsplit(parts._replace(query=query))
+
+
 @contextmanager
 def new_postgres_database(admin_url: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL database, dropped on exit."""

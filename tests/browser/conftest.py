@@ -31,7 +31,7 @@ from playwright.sync_api import (
 )
 
 from tests.api.test_serve import free_port
-from tests.conftest import new_postgres_database
+from tests.conftest import new_postgres_database, small_pool
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -121,7 +121,7 @@ def start(database_url: str, workdir: Path, **extra_env: str) -> Iterator[Site]:
     maildir = workdir / "mail"
     env = {
         **os.environ,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": small_pool(database_url),
         "ADMIN_TOKEN": ADMIN_TOKEN,
         "HOST": "127.0.0.1",
         "PORT": str(port),

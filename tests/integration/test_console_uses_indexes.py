@@ -5,6 +5,7 @@ import pytest
 
 from ledger.application import Ledger
 from projections.browse import DecisionFilter
+from tests.conftest import small_pool
 from tests.integration.generate import generate, phone
 
 SENDER = phone(5)
@@ -29,7 +30,7 @@ def history(request, tmp_path_factory):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('plans')}/ledger.db"
     else:
-        url = request.getfixturevalue("module_postgres_url")
+        url = small_pool(request.getfixturevalue("module_postgres_url"))
     ledger = Ledger(url)
     settings, _ = ledger.open_account("Acme")
     ctx = ledger.context(settings["account_id"])

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from api.app import create_app
 from api.settings import Settings
 from tests.api.conftest import ADMIN, Tenant
+from tests.conftest import small_pool
 
 SECRET = "web-tests-secret-key-0123456789abcdef"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -22,7 +23,7 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(
-        database_url=database_url,
+        database_url=small_pool(database_url),
         admin_token=SecretStr(ADMIN["Authorization"].removeprefix("Bearer ")),
         secret_key=SecretStr(SECRET),
         delivery_worker=False,
