@@ -202,6 +202,10 @@ def test_worker_killed_again_and_again_loses_no_mail(database_url, capsys):
         last_kill = time.monotonic()
         survivor = subprocess.Popen(worker, stdout=subprocess.PIPE, text=True)
         try:
+            # Said once its SIGTERM handler is in place: a stop sent before
+            # would kill it rather than stop it.
+            assert survivor.stdout is not None
+            assert survivor.stdout.readline().startswith("delivering decisions")
             left = DECISIONS - len(set(smtp.inbox.ids()))
             # Within seconds of the kill, not a long lease later; a long
             # measuring run has more left to send.
