@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Response
+from fastapi import Query, Response
 
+from api.schemas import Text
 from api.settings import Settings
 from domain.errors import InvalidInput
 from ledger.application import Saved
+
+# The paging parameters every list takes.
+PageLimit = Annotated[int, Query(ge=1, le=200)]
+PageCursor = Annotated[
+    Text | None, Query(alias="cursor", description="`next_cursor` of a page.")
+]
 
 
 def answer(saved: Saved, response: Response) -> dict[str, Any]:

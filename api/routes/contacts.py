@@ -8,7 +8,7 @@ from api import cursor
 from api.deps import CurrentAccount, LedgerDep, MayLag
 from api.errors import documented
 from api.ratelimit import Expensive
-from api.routes import answer
+from api.routes import PageCursor, PageLimit, answer
 from api.schemas import Contact, ContactPage, ContactPut, HistoryEvent, Id, Text
 from ledger import browse
 
@@ -29,10 +29,8 @@ def list_contacts(
         Query(description="Only contacts whose name starts with this (any case)."),
     ] = None,
     owner_user_id: Annotated[Id | None, Query(description="Only this user's.")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor_: Annotated[
-        Text | None, Query(alias="cursor", description="`next_cursor` of a page.")
-    ] = None,
+    limit: PageLimit = 50,
+    cursor_: PageCursor = None,
 ) -> dict[str, Any]:
     """The account's contacts, by `contact_id`, a page at a time; phones are
     listed in number order."""

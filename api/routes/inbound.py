@@ -10,7 +10,7 @@ from api.deps import Caller, CurrentAccount, KnownCaller, LedgerDep, MayLag
 from api.errors import documented
 from api.idempotency import KeyHeader
 from api.ratelimit import LongListing
-from api.routes import answer, check_not_future
+from api.routes import PageCursor, PageLimit, answer, check_not_future
 from api.schemas import Decision, DecisionPage, Email, Id, InboundSms, Text
 from domain.vocabulary import Rule
 from ledger import browse
@@ -101,10 +101,8 @@ def list_decisions(
     until: Annotated[
         datetime | None, Query(description="Received before this time.")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor_: Annotated[
-        Text | None, Query(alias="cursor", description="`next_cursor` of a page.")
-    ] = None,
+    limit: PageLimit = 50,
+    cursor_: PageCursor = None,
 ) -> dict[str, Any]:
     """Decisions, newest first, a page at a time. Times are compared to the
     second. A `limit` over the server's `LONG_LISTING` (100 unless set) makes it

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Path, Query, Response
 from api import cursor
 from api.deps import CurrentAccount, LedgerDep
 from api.errors import documented
-from api.routes import answer
-from api.schemas import Id, Text, User, UserPage, UserPut
+from api.routes import PageCursor, PageLimit, answer
+from api.schemas import Id, User, UserPage, UserPut
 from ledger import browse
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
@@ -49,10 +49,8 @@ def list_users(
     active: Annotated[
         bool | None, Query(description="Only active (true) or inactive (false) users.")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor_: Annotated[
-        Text | None, Query(alias="cursor", description="`next_cursor` of a page.")
-    ] = None,
+    limit: PageLimit = 50,
+    cursor_: PageCursor = None,
 ) -> dict[str, Any]:
     """The account's users, by `user_id`, a page at a time."""
     after = cursor.decode_key(cursor_) if cursor_ is not None else None
