@@ -1,4 +1,4 @@
-"""Serve the API with uvicorn: `scripts/serve`, or `python -m api`."""
+"""Serve the API with uvicorn: `scripts/serve`, or `python -m smsledger.api`."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from typing import Any
 import uvicorn
 from uvicorn.supervisors.multiprocess import Multiprocess
 
-from api.logs import log_config
-from api.settings import Settings
-from domain.errors import InvalidInput
-from ledger.storage import Unreachable, check_reachable, where_data_lives
+from smsledger.api.logs import log_config
+from smsledger.api.settings import Settings
+from smsledger.domain.errors import InvalidInput
+from smsledger.ledger.storage import Unreachable, check_reachable, where_data_lives
 
 log = logging.getLogger("smsledger")
 
@@ -112,7 +112,7 @@ def main() -> None:
         metrics_directory(settings)
     # Each worker process builds its own app from the same environment.
     config = uvicorn.Config(
-        "api.app:create_app",
+        "smsledger.api.app:create_app",
         factory=True,
         host=settings.host,
         port=settings.port,

@@ -10,14 +10,14 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import TypeAdapter
 
-from api import errors, metrics, web
-from api.errors import documented
-from api.hot import HotRoute, HotRoutes
-from api.idempotency import InFlight
-from api.limits import BodyLimit
-from api.logs import RequestIds
-from api.ratelimit import Limits, WriteLimit
-from api.routes import (
+from smsledger.api import errors, metrics, web
+from smsledger.api.errors import documented
+from smsledger.api.hot import HotRoute, HotRoutes
+from smsledger.api.idempotency import InFlight
+from smsledger.api.limits import BodyLimit
+from smsledger.api.logs import RequestIds
+from smsledger.api.ratelimit import Limits, WriteLimit
+from smsledger.api.routes import (
     accounts,
     alerts,
     api_keys,
@@ -31,7 +31,7 @@ from api.routes import (
     twilio,
     users,
 )
-from api.schemas import (
+from smsledger.api.schemas import (
     CallNote,
     CampaignSmsNote,
     Decision,
@@ -40,12 +40,12 @@ from api.schemas import (
     Problem,
     SmsNote,
 )
-from api.settings import Settings
-from ledger.application import Ledger
-from ledger.batch import Batcher
-from ledger.delivery import DeliveryWorker
-from ledger.mail import transport
-from ledger.replicas import Replicas
+from smsledger.api.settings import Settings
+from smsledger.ledger.application import Ledger
+from smsledger.ledger.batch import Batcher
+from smsledger.ledger.delivery import DeliveryWorker
+from smsledger.ledger.mail import transport
+from smsledger.ledger.replicas import Replicas
 
 DESCRIPTION = """\
 Routes each inbound SMS to the team member who expects it, and records why.
@@ -74,7 +74,7 @@ HOT_ROUTES = {
 def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI:
     """The application; with no settings, they are read from the environment.
 
-    `hot=False` leaves every request to FastAPI (see `api.hot`)."""
+    `hot=False` leaves every request to FastAPI (see `smsledger.api.hot`)."""
     settings = settings or Settings()
     ledger = Ledger(settings.database_url, settings.sealer())
     batcher = Batcher(ledger)
@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
         description=DESCRIPTION,
         lifespan=lifespan,
         separate_input_output_schemas=False,
-        # Served by `api.web`, from the package rather than a CDN.
+        # Served by `smsledger.api.web`, from the package rather than a CDN.
         docs_url=None,
         redoc_url=None,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from domain.errors import InvalidInput
+from smsledger.domain.errors import InvalidInput
 
 MAX_POSITION = 2**63 - 1  # a BIGINT
 

@@ -11,12 +11,12 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import unauthorized
-from api.idempotency import InFlight
-from api.settings import Settings
-from ledger.application import AccountContext, Ledger
-from ledger.batch import Batcher
-from ledger.replicas import Replicas
+from smsledger.api.errors import unauthorized
+from smsledger.api.idempotency import InFlight
+from smsledger.api.settings import Settings
+from smsledger.ledger.application import AccountContext, Ledger
+from smsledger.ledger.batch import Batcher
+from smsledger.ledger.replicas import Replicas
 
 T = TypeVar("T")
 

@@ -13,8 +13,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from domain.errors import Conflict, DomainError, InvalidInput, NotFound, Unauthenticated
-from ledger.storage import UNAVAILABLE
+from smsledger.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
+from smsledger.ledger.storage import UNAVAILABLE
 
 PROBLEM = "application/problem+json"
 TYPES = "https://smsledger.dev/problems/"

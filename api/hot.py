@@ -26,15 +26,15 @@ from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api import idempotency
-from api.deps import Caller
-from api.errors import domain_problem, unavailable_problem
-from api.idempotency import InFlight
-from api.limits import replay
-from api.settings import Settings
-from domain.errors import DomainError, InvalidInput
-from ledger.application import Ledger, Saved
-from ledger.batch import Batcher
+from smsledger.api import idempotency
+from smsledger.api.deps import Caller
+from smsledger.api.errors import domain_problem, unavailable_problem
+from smsledger.api.idempotency import InFlight
+from smsledger.api.limits import replay
+from smsledger.api.settings import Settings
+from smsledger.domain.errors import DomainError, InvalidInput
+from smsledger.ledger.application import Ledger, Saved
+from smsledger.ledger.batch import Batcher
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,10 @@ from eventsourcing.application import AggregateNotFoundError
 from fastapi import Header
 from pydantic import AfterValidator, BaseModel
 
-from domain.errors import Conflict, InvalidInput
-from domain.idempotency import IdempotencyKey
-from ledger.application import Ledger, Prepared, Saved
-from projections.persistence import Reads
+from smsledger.domain.errors import Conflict, InvalidInput
+from smsledger.domain.idempotency import IdempotencyKey
+from smsledger.ledger.application import Ledger, Prepared, Saved
+from smsledger.projections.persistence import Reads
 
 HEADER = "Idempotency-Key"
 KEY_MAX = 255

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import problem
+from smsledger.api.errors import problem
 
 
 class BodyLimit:

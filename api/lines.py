@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from api.schemas import (
+from smsledger.api.schemas import (
     CallNote,
     CampaignSmsNote,
     ContactPut,
@@ -29,7 +29,7 @@ from api.schemas import (
     Text,
     UserPut,
 )
-from domain.vocabulary import Policy
+from smsledger.domain.vocabulary import Policy
 
 # Written by `export` to say where a line came from; an import reads past them.
 PROVENANCE = ("event", "position", "recorded_at")

@@ -31,8 +31,8 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger.replicas import Replicas
-from ledger.storage import UNAVAILABLE
+from smsledger.ledger.replicas import Replicas
+from smsledger.ledger.storage import UNAVAILABLE
 
 REQUESTS = Histogram(
     "smsledger_http_request_duration_seconds",

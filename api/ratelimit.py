@@ -20,9 +20,9 @@ from fastapi import Depends, Request, Response
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import CurrentAccount
-from api.errors import problem
-from api.settings import Settings
+from smsledger.api.deps import CurrentAccount
+from smsledger.api.errors import problem
+from smsledger.api.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from domain.vocabulary import (
+from smsledger.domain.vocabulary import (
     DEFAULT_POLICY,
     DeliveryState,
     NoteKind,

@@ -7,10 +7,10 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ledger.mail import DEFAULT_MAIL_FROM, DEFAULT_MAILDIR
-from ledger.sealing import Sealer
-from ledger.secret import DEFAULT_SECRET_KEY_FILE, load_secret_key
-from ledger.storage import DEFAULT_DATABASE_URL
+from smsledger.ledger.mail import DEFAULT_MAIL_FROM, DEFAULT_MAILDIR
+from smsledger.ledger.sealing import Sealer
+from smsledger.ledger.secret import DEFAULT_SECRET_KEY_FILE, load_secret_key
+from smsledger.ledger.storage import DEFAULT_DATABASE_URL
 
 
 class Settings(BaseSettings):

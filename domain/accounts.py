@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import Conflict, InvalidInput, NotFound
-from domain.vocabulary import POLICIES, Policy, check_policy
+from smsledger.domain.errors import Conflict, InvalidInput, NotFound
+from smsledger.domain.vocabulary import POLICIES, Policy, check_policy
 
 __all__ = ["POLICIES", "Policy", "check_policy"]
 

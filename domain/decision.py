@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.routing import Decision
-from domain.vocabulary import Policy
+from smsledger.domain.routing import Decision
+from smsledger.domain.vocabulary import Policy
 
 # What a decision says, as opposed to when and about which message.
 DECIDED = ("status", "rule", "contact_ids", "recipient", "evidence", "skipped",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from eventsourcing.domain import DomainEvent
 
-from domain.accounts import Account
-from domain.contacts import Contact
-from domain.idempotency import IdempotencyKey
-from domain.inbound import InboundSms
-from domain.interactions import Interaction
-from domain.numbers import InboundNumber
-from domain.users import User
+from smsledger.domain.accounts import Account
+from smsledger.domain.contacts import Contact
+from smsledger.domain.idempotency import IdempotencyKey
+from smsledger.domain.inbound import InboundSms
+from smsledger.domain.interactions import Interaction
+from smsledger.domain.numbers import InboundNumber
+from smsledger.domain.users import User
 
 AGGREGATES = (Account, Contact, IdempotencyKey, InboundNumber, InboundSms,
               Interaction, User)  # fmt: skip

@@ -15,13 +15,13 @@ from typing import Any
 
 from eventsourcing.domain import DomainEvent
 
-from domain.accounts import Account
-from domain.contacts import Contact
-from domain.idempotency import IdempotencyKey
-from domain.inbound import InboundSms
-from domain.interactions import Interaction
-from domain.numbers import InboundNumber
-from domain.routing import (
+from smsledger.domain.accounts import Account
+from smsledger.domain.contacts import Contact
+from smsledger.domain.idempotency import IdempotencyKey
+from smsledger.domain.inbound import InboundSms
+from smsledger.domain.interactions import Interaction
+from smsledger.domain.numbers import InboundNumber
+from smsledger.domain.routing import (
     ContactFact,
     Facts,
     NoteFact,
@@ -29,8 +29,8 @@ from domain.routing import (
     UserFact,
     note_slot,
 )
-from domain.users import User
-from domain.vocabulary import NOTE_KINDS
+from smsledger.domain.users import User
+from smsledger.domain.vocabulary import NOTE_KINDS
 
 # A whole ledger's latest notes must fit in memory, so each is packed into one
 # bytes object and becomes a NoteFact only when it is asked for: its recency

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import Conflict
-from domain.ids import scoped_id
+from smsledger.domain.errors import Conflict
+from smsledger.domain.ids import scoped_id
 
 # A mail the server refuses outright (5xx) is tried this many times, in case the
 # refusal was a passing misconfiguration, then recorded as failed for good.

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.ids import scoped_id
+from smsledger.domain.ids import scoped_id
 
 
 class Interaction(Aggregate):

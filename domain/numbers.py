@@ -7,8 +7,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import Conflict
-from domain.ids import number_id
+from smsledger.domain.errors import Conflict
+from smsledger.domain.ids import number_id
 
 
 class InboundNumber(Aggregate):

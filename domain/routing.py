@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from domain.vocabulary import (
+from smsledger.domain.vocabulary import (
     RULE_OF_NOTE,
     Channel,
     Policy,

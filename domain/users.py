@@ -7,7 +7,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.ids import scoped_id
+from smsledger.domain.ids import scoped_id
 
 
 class User(Aggregate):

@@ -7,7 +7,7 @@ import re
 
 import phonenumbers
 
-from domain.errors import InvalidInput
+from smsledger.domain.errors import InvalidInput
 
 DEFAULT_REGION = "US"
 # Deliberately loose: one @, a dot in the domain, no spaces or control

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-from domain.errors import InvalidInput
+from smsledger.domain.errors import InvalidInput
 
 # How an account weighs its team's notes (ROUTING.md).
 Policy = Literal["sms_then_call", "most_recent_interaction"]

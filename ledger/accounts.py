@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from domain.accounts import (
+from smsledger.domain.accounts import (
     DEFAULT_KEY_NAME,
     SECRET_NAMES,
     Account,
@@ -21,12 +21,12 @@ from domain.accounts import (
     check_policy,
     check_secret,
 )
-from domain.errors import Conflict, NotFound, Unauthenticated
-from domain.values import (
+from smsledger.domain.errors import Conflict, NotFound, Unauthenticated
+from smsledger.domain.values import (
     DEFAULT_REGION,
     check_region,
 )
-from ledger.base import (
+from smsledger.ledger.base import (
     API_KEY_PREFIX,
     KEY_USE_INTERVAL,
     SHOWN_PREFIX,
@@ -37,8 +37,8 @@ from ledger.base import (
     hash_key,
     log,
 )
-from ledger.sealing import Sealer, SecretUnreadable
-from projections.persistence import (
+from smsledger.ledger.sealing import Sealer, SecretUnreadable
+from smsledger.projections.persistence import (
     from_time_key,
 )
 

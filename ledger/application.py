@@ -8,7 +8,7 @@ rebuild, readiness), on the groundwork of `ledger/base.py`.
 
 from __future__ import annotations
 
-from ledger.base import (
+from smsledger.ledger.base import (
     API_KEY_PREFIX,
     KEY_USE_INTERVAL,
     SHOWN_PREFIX,
@@ -17,7 +17,7 @@ from ledger.base import (
     Saved,
     hash_key,
 )
-from ledger.operations import Operations
+from smsledger.ledger.operations import Operations
 
 __all__ = [
     "API_KEY_PREFIX",

@@ -14,13 +14,13 @@ from eventsourcing.domain import DomainEvent
 from eventsourcing.utils import get_topic
 
 if TYPE_CHECKING:
-    from ledger.base import LedgerBase
+    from smsledger.ledger.base import LedgerBase
 
-from domain.decision import as_recorded, decided
-from domain.history import AccountHistory
-from domain.inbound import InboundSms
-from domain.routing import decide
-from domain.vocabulary import Policy, check_policy
+from smsledger.domain.decision import as_recorded, decided
+from smsledger.domain.history import AccountHistory
+from smsledger.domain.inbound import InboundSms
+from smsledger.domain.routing import decide
+from smsledger.domain.vocabulary import Policy, check_policy
 
 __all__ = ["as_recorded", "decided"]  # and the checks below
 

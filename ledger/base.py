@@ -18,20 +18,20 @@ from eventsourcing.application import (
 )
 from eventsourcing.persistence import IntegrityError, Recording, StoredEvent
 
-from domain.accounts import (
+from smsledger.domain.accounts import (
     check_policy,
 )
-from domain.decision import plain
-from domain.errors import Conflict, InvalidInput
-from domain.inbound import InboundSms
-from domain.vocabulary import Policy
-from ledger.commit import GroupCommit
-from ledger.sealing import Sealer
-from ledger.storage import persistence_env
-from projections.backend import ledger_recorder
-from projections.browse import Browse
-from projections.outbox import Outbox
-from projections.persistence import (
+from smsledger.domain.decision import plain
+from smsledger.domain.errors import Conflict, InvalidInput
+from smsledger.domain.inbound import InboundSms
+from smsledger.domain.vocabulary import Policy
+from smsledger.ledger.commit import GroupCommit
+from smsledger.ledger.sealing import Sealer
+from smsledger.ledger.storage import persistence_env
+from smsledger.projections.backend import ledger_recorder
+from smsledger.projections.browse import Browse
+from smsledger.projections.outbox import Outbox
+from smsledger.projections.persistence import (
     RoutingView,
 )
 

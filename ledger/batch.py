@@ -17,8 +17,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ledger.application import Ledger, Prepared, Saved
-from projections.persistence import Reads
+from smsledger.ledger.application import Ledger, Prepared, Saved
+from smsledger.projections.persistence import Reads
 
 Outcome = Saved | BaseException
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.errors import InvalidInput
-from domain.inbound import InboundSms
-from domain.values import parse_phone
-from ledger.application import AccountContext, Ledger
-from projections.browse import DecisionFilter, MessagesPage
+from smsledger.domain.errors import InvalidInput
+from smsledger.domain.inbound import InboundSms
+from smsledger.domain.values import parse_phone
+from smsledger.ledger.application import AccountContext, Ledger
+from smsledger.projections.browse import DecisionFilter, MessagesPage
 
 RULES = (
     "previous_sms",

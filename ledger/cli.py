@@ -1,6 +1,6 @@
 """The `smsledger` command: operations on a ledger named by DATABASE_URL.
 
-Its settings are the server's (`api.settings.Settings`): the same environment
+Its settings are the server's (`smsledger.api.settings.Settings`): the same environment
 gives the same database and the same secret key.
 """
 
@@ -15,17 +15,17 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from api.settings import Settings
-from domain.accounts import POLICIES
-from ledger import audit, provider_secrets
-from ledger.application import Ledger
-from ledger.delivery import DeliveryWorker
-from ledger.importer import CHUNK
-from ledger.mail import transport
-from ledger.progress import ProgressBar
-from ledger.replicas import Replicas
-from ledger.sealing import Sealer
-from ledger.transfer import export_to, import_from
+from smsledger.api.settings import Settings
+from smsledger.domain.accounts import POLICIES
+from smsledger.ledger import audit, provider_secrets
+from smsledger.ledger.application import Ledger
+from smsledger.ledger.delivery import DeliveryWorker
+from smsledger.ledger.importer import CHUNK
+from smsledger.ledger.mail import transport
+from smsledger.ledger.progress import ProgressBar
+from smsledger.ledger.replicas import Replicas
+from smsledger.ledger.sealing import Sealer
+from smsledger.ledger.transfer import export_to, import_from
 
 Command = Callable[[argparse.Namespace, Ledger], int]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from ledger.telemetry import COMMIT_BATCH
+from smsledger.ledger.telemetry import COMMIT_BATCH
 
 Save = Callable[[Sequence[Any]], Sequence[Any]]
 

@@ -23,11 +23,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
-from ledger.application import Ledger
-from ledger.mail import PermanentFailure, TransientFailure, Transport, compose
-from ledger.storage import UNAVAILABLE
-from ledger.telemetry import MAIL_TRIES
-from projections.outbox import Claimed
+from smsledger.ledger.application import Ledger
+from smsledger.ledger.mail import PermanentFailure, TransientFailure, Transport, compose
+from smsledger.ledger.storage import UNAVAILABLE
+from smsledger.ledger.telemetry import MAIL_TRIES
+from smsledger.projections.outbox import Claimed
 
 log = logging.getLogger("smsledger.delivery")
 

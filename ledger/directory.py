@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.contacts import Contact
-from domain.errors import InvalidInput, NotFound
-from domain.numbers import InboundNumber
-from domain.users import User
-from domain.values import (
+from smsledger.domain.contacts import Contact
+from smsledger.domain.errors import InvalidInput, NotFound
+from smsledger.domain.numbers import InboundNumber
+from smsledger.domain.users import User
+from smsledger.domain.values import (
     parse_email,
     parse_phone,
 )
-from ledger.base import (
+from smsledger.ledger.base import (
     AccountContext,
     Saved,
     _event_data,
     _required_text,
 )
-from ledger.routing import RoutingCommands
+from smsledger.ledger.routing import RoutingCommands
 
 
 class DirectoryCommands(RoutingCommands):

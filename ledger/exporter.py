@@ -25,15 +25,15 @@ from uuid import UUID
 import orjson
 from eventsourcing.domain import DomainEvent
 
-from domain.accounts import Account
-from domain.contacts import Contact
-from domain.inbound import InboundSms
-from domain.interactions import Interaction
-from domain.numbers import InboundNumber
-from domain.users import User
-from ledger.application import Ledger
-from projections.persistence import to_json
-from projections.rebuild import EventDecoder
+from smsledger.domain.accounts import Account
+from smsledger.domain.contacts import Contact
+from smsledger.domain.inbound import InboundSms
+from smsledger.domain.interactions import Interaction
+from smsledger.domain.numbers import InboundNumber
+from smsledger.domain.users import User
+from smsledger.ledger.application import Ledger
+from smsledger.projections.persistence import to_json
+from smsledger.projections.rebuild import EventDecoder
 
 Row = tuple[int, str, bytes, Any, int]
 Line = dict[str, Any]

@@ -24,18 +24,18 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from api.lines import NOTE_TYPES, Line, Rejected
-from domain.contacts import Contact
-from domain.errors import DomainError, InvalidInput, NotFound
-from domain.inbound import MAX_REFUSALS
-from domain.interactions import Interaction
-from domain.numbers import InboundNumber
-from domain.users import User
-from domain.values import parse_email, parse_phone
-from ledger import audit
-from ledger.application import AccountContext, Ledger, Prepared
-from ledger.mail import mail_id
-from projections.persistence import Reads
+from smsledger.api.lines import NOTE_TYPES, Line, Rejected
+from smsledger.domain.contacts import Contact
+from smsledger.domain.errors import DomainError, InvalidInput, NotFound
+from smsledger.domain.inbound import MAX_REFUSALS
+from smsledger.domain.interactions import Interaction
+from smsledger.domain.numbers import InboundNumber
+from smsledger.domain.users import User
+from smsledger.domain.values import parse_email, parse_phone
+from smsledger.ledger import audit
+from smsledger.ledger.application import AccountContext, Ledger, Prepared
+from smsledger.ledger.mail import mail_id
+from smsledger.projections.persistence import Reads
 
 CHUNK = 2000  # lines a bulk transaction carries: bigger holds the append lock longer
 BULK_TYPES = {"user", "contact", *NOTE_TYPES}

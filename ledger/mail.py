@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from domain.errors import InvalidInput
-from domain.ids import scoped_id
+from smsledger.domain.errors import InvalidInput
+from smsledger.domain.ids import scoped_id
 
 DEFAULT_MAIL_FROM = "smsledger@localhost"
 DEFAULT_MAILDIR = "var/mail"

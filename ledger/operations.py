@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.accounts import (
+from smsledger.domain.accounts import (
     POLICIES,
     check_policy,
 )
-from domain.errors import InvalidInput
-from ledger import audit
-from ledger.base import (
+from smsledger.domain.errors import InvalidInput
+from smsledger.ledger import audit
+from smsledger.ledger.base import (
     AccountContext,
     log,
 )
-from ledger.directory import DirectoryCommands
-from ledger.storage import UNAVAILABLE
-from projections.gauges import Gauges, ViewGauges
-from projections.rebuild import Progress, Rebuilder, RebuildReport
+from smsledger.ledger.directory import DirectoryCommands
+from smsledger.ledger.storage import UNAVAILABLE
+from smsledger.projections.gauges import Gauges, ViewGauges
+from smsledger.projections.rebuild import Progress, Rebuilder, RebuildReport
 
 
 class Operations(DirectoryCommands):

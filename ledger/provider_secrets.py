@@ -16,8 +16,8 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from domain.accounts import SECRET_NAMES, Account
-from ledger.sealing import SecretUnreadable
+from smsledger.domain.accounts import SECRET_NAMES, Account
+from smsledger.ledger.sealing import SecretUnreadable
 
 log = logging.getLogger("smsledger.secrets")
 LEGACY_TOPIC = get_topic(Account.SettingsChanged)

@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 
 from prometheus_client import Counter
 
-from ledger.application import Ledger
-from ledger.storage import UNAVAILABLE
+from smsledger.ledger.application import Ledger
+from smsledger.ledger.storage import UNAVAILABLE
 
 T = TypeVar("T")
 log = logging.getLogger("smsledger.replicas")

@@ -10,19 +10,19 @@ from uuid import uuid4
 
 from eventsourcing.persistence import IntegrityError
 
-from domain.decision import DecisionRecord, as_stored
-from domain.errors import Conflict, InvalidInput, NotFound
-from domain.inbound import InboundSms
-from domain.interactions import Interaction
-from domain.routing import decide
-from domain.values import (
+from smsledger.domain.decision import DecisionRecord, as_stored
+from smsledger.domain.errors import Conflict, InvalidInput, NotFound
+from smsledger.domain.inbound import InboundSms
+from smsledger.domain.interactions import Interaction
+from smsledger.domain.routing import decide
+from smsledger.domain.values import (
     parse_email,
     parse_phone,
     parse_sender,
 )
-from ledger import telemetry
-from ledger.accounts import AccountCommands
-from ledger.base import (
+from smsledger.ledger import telemetry
+from smsledger.ledger.accounts import AccountCommands
+from smsledger.ledger.base import (
     AccountContext,
     Prepared,
     Saved,
@@ -30,8 +30,8 @@ from ledger.base import (
     _required_text,
     _utc,
 )
-from projections.browse import DecisionFilter
-from projections.persistence import (
+from smsledger.projections.browse import DecisionFilter
+from smsledger.projections.persistence import (
     Reads,
 )
 

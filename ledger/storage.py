@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
 
-from domain.errors import InvalidInput
+from smsledger.domain.errors import InvalidInput
 
 DEFAULT_DATABASE_URL = "sqlite:///var/smsledger.db"
 
@@ -43,7 +43,7 @@ def persistence_env(database_url: str) -> dict[str, str]:
             raise InvalidInput("DATABASE_URL", "an SQLite URL needs a file path")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return {
-            "PERSISTENCE_MODULE": "projections.sqlite:Factory",
+            "PERSISTENCE_MODULE": "smsledger.projections.sqlite:Factory",
             "SQLITE_DBNAME": path,
             "SQLITE_LOCK_TIMEOUT": str(SQLITE_LOCK_WAIT_SECONDS),
         }
@@ -52,7 +52,7 @@ def persistence_env(database_url: str) -> dict[str, str]:
         # A unix socket directory may come as ?host=/path, as libpq allows.
         host = query.get("host", [url.hostname or "127.0.0.1"])[0]
         return {
-            "PERSISTENCE_MODULE": "projections.postgres:Factory",
+            "PERSISTENCE_MODULE": "smsledger.projections.postgres:Factory",
             "POSTGRES_DBNAME": unquote(url.path.removeprefix("/")) or "postgres",
             "POSTGRES_HOST": host,
             "POSTGRES_PORT": str(url.port or 5432),

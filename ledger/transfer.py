@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import BinaryIO, TextIO
 
-from api import lines
-from domain.errors import NotFound
-from ledger.application import Ledger
-from ledger.exporter import export_lines
-from ledger.importer import Importer, ImportReport
-from ledger.progress import ProgressBar
+from smsledger.api import lines
+from smsledger.domain.errors import NotFound
+from smsledger.ledger.application import Ledger
+from smsledger.ledger.exporter import export_lines
+from smsledger.ledger.importer import Importer, ImportReport
+from smsledger.ledger.progress import ProgressBar
 
 SHOWN = 10  # rejected lines printed; --errors has them all
 

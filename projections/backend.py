@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
-from projections.persistence import RoutingView
+from smsledger.projections.persistence import RoutingView
 
 # A stored event as a rebuild or an export reads it.
 Row = tuple[int, str, bytes, Any, int]  # position, topic, state, id, version

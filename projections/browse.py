@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from projections.persistence import RoutingView
+from smsledger.projections.persistence import RoutingView
 
 
 @dataclass(frozen=True)

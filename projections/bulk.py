@@ -28,8 +28,8 @@ import psycopg.errors
 from eventsourcing.persistence import StoredEvent
 from psycopg import ClientCursor
 
-from projections.persistence import RoutingView
-from projections.setwise import STAGE, Plans, SetwiseWriter, Stages
+from smsledger.projections.persistence import RoutingView
+from smsledger.projections.setwise import STAGE, Plans, SetwiseWriter, Stages
 
 
 class Slot(int):

@@ -7,19 +7,24 @@ from typing import Any
 
 from eventsourcing.domain import DomainEvent
 
-from domain.accounts import DEFAULT_KEY_NAME, FIRST_KEY_ID, SECRET_NAMES, Account
-from domain.contacts import Contact
-from domain.decision import as_stored, recipient_email
-from domain.idempotency import IdempotencyKey
-from domain.inbound import InboundSms
-from domain.interactions import Interaction
-from domain.numbers import InboundNumber
-from domain.routing import (
+from smsledger.domain.accounts import (
+    DEFAULT_KEY_NAME,
+    FIRST_KEY_ID,
+    SECRET_NAMES,
+    Account,
+)
+from smsledger.domain.contacts import Contact
+from smsledger.domain.decision import as_stored, recipient_email
+from smsledger.domain.idempotency import IdempotencyKey
+from smsledger.domain.inbound import InboundSms
+from smsledger.domain.interactions import Interaction
+from smsledger.domain.numbers import InboundNumber
+from smsledger.domain.routing import (
     note_slot,
 )
-from domain.users import User
-from projections.schema import ViewSchema
-from projections.view_base import Tx, time_key, to_json
+from smsledger.domain.users import User
+from smsledger.projections.schema import ViewSchema
+from smsledger.projections.view_base import Tx, time_key, to_json
 
 # How one event class is folded: the view, the transaction, the event, its position.
 Fold = Callable[["ViewFold", Tx, Any, int], None]

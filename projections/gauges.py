@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from projections.persistence import RoutingView, from_time_key
+from smsledger.projections.persistence import RoutingView, from_time_key
 
 
 @dataclass(frozen=True)

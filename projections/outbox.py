@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from projections.persistence import RoutingView, from_time_key, time_key
+from smsledger.projections.persistence import RoutingView, from_time_key, time_key
 
 
 @dataclass(frozen=True)

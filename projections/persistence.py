@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from domain.routing import (
+from smsledger.domain.routing import (
     ContactFact,
     Facts,
     NoteFact,
     NumberFact,
     UserFact,
 )
-from projections.queries import ViewQueries
-from projections.view_base import (
+from smsledger.projections.queries import ViewQueries
+from smsledger.projections.view_base import (
     TIME_FORMAT,
     BatchTx,
     Query,

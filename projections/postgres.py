@@ -16,11 +16,11 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from psycopg import ClientCursor
 from psycopg.sql import SQL, Identifier
 
-from projections import bulk
-from projections.browse import POSTGRES_KEYS, indexes
-from projections.persistence import BatchTx, RoutingView
-from projections.pool import fail_fast_pool
-from projections.setwise import stream_events
+from smsledger.projections import bulk
+from smsledger.projections.browse import POSTGRES_KEYS, indexes
+from smsledger.projections.persistence import BatchTx, RoutingView
+from smsledger.projections.pool import fail_fast_pool
+from smsledger.projections.setwise import stream_events
 
 Row = tuple[int, str, bytes, Any, int]  # position, topic, state, id, version
 

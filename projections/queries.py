@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from projections.fold import ViewFold
-from projections.view_base import Reads, Tx, _first, time_key
+from smsledger.projections.fold import ViewFold
+from smsledger.projections.view_base import Reads, Tx, _first, time_key
 
 
 class ViewQueries(ViewFold):

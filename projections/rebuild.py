@@ -10,7 +10,7 @@ old one is then dropped. Routing reads the live version throughout, so no
 answer is ever made from a half-built view.
 
 On PostgreSQL the ledger is read as one stream and each page's writes are sent
-set-wise (`projections.setwise`); the fold itself is the live one,
+set-wise (`smsledger.projections.setwise`); the fold itself is the live one,
 `RoutingView.apply_to`, whichever the backend.
 """
 
@@ -41,12 +41,12 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import resolve_topic
 
-from projections.outbox import carry_leases
+from smsledger.projections.outbox import carry_leases
 
 if TYPE_CHECKING:
-    from projections.backend import LedgerRecorder
-from projections.persistence import RoutingView
-from projections.setwise import (
+    from smsledger.projections.backend import LedgerRecorder
+from smsledger.projections.persistence import RoutingView
+from smsledger.projections.setwise import (
     Plans,
     SetwiseWriter,
     Stages,

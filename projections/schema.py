@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from projections.view_base import ViewBase, _first
+from smsledger.projections.view_base import ViewBase, _first
 
 
 class ViewSchema(ViewBase):

@@ -10,8 +10,8 @@ from uuid import UUID
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 
-from projections.browse import SQLITE_KEYS, indexes
-from projections.persistence import RoutingView
+from smsledger.projections.browse import SQLITE_KEYS, indexes
+from smsledger.projections.persistence import RoutingView
 
 Row = tuple[int, str, bytes, Any, int]  # position, topic, state, id, version
 

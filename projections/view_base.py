@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any, TypeVar
 
-from domain.decision import encode
+from smsledger.domain.decision import encode
 
 T = TypeVar("T")
 Query = tuple[str, tuple[Any, ...]]
@@ -105,7 +105,7 @@ class ViewBase:
 
     SELECT_LIVE_VERSION = "SELECT version FROM smsledger_views WHERE name = 'routing'"
     batch_tx: type[BatchTx] = BatchTx
-    KEYS: Any  # the backend's `projections.browse.Keys`
+    KEYS: Any  # the backend's `smsledger.projections.browse.Keys`
 
     def __init__(self, datastore: Any) -> None:
         self.datastore = datastore

@@ -35,16 +35,16 @@ import pages
 import psutil
 from stores import Store, server_cpu, stores
 
-from domain.contacts import Contact
-from domain.inbound import InboundSms
-from domain.interactions import Interaction
-from domain.routing import decide
-from domain.vocabulary import Policy
-from ledger import audit, browse
-from ledger.application import Ledger
-from projections.browse import DecisionFilter
-from projections.rebuild import EventDecoder
-from projections.setwise import Plans, SetwiseWriter
+from smsledger.domain.contacts import Contact
+from smsledger.domain.inbound import InboundSms
+from smsledger.domain.interactions import Interaction
+from smsledger.domain.routing import decide
+from smsledger.domain.vocabulary import Policy
+from smsledger.ledger import audit, browse
+from smsledger.ledger.application import Ledger
+from smsledger.projections.browse import DecisionFilter
+from smsledger.projections.rebuild import EventDecoder
+from smsledger.projections.setwise import Plans, SetwiseWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -343,7 +343,7 @@ def server(url: str, workers: int) -> Iterator[tuple[int, int]]:
         "SECRET_KEY": SECRET_KEY,
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api"], env=env, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "smsledger.api"], env=env, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + 60

@@ -27,14 +27,15 @@ import httpx
 import psycopg
 from bench import percentiles, server
 
-from ledger.application import Ledger
-from ledger.exporter import export_lines
-from ledger.importer import CHUNK
-from projections.setwise import stream_events
+from smsledger.ledger.application import Ledger
+from smsledger.ledger.exporter import export_lines
+from smsledger.ledger.importer import CHUNK
+from smsledger.projections.setwise import stream_events
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 1, 1, tzinfo=UTC)
 NUMBER = "+14155559000"
+SMSLEDGER = [sys.executable, "-m", "smsledger.ledger.cli"]
 USERS, CONTACTS = 50, 5000
 HTTP_SECONDS, HTTP_CLIENTS = 10.0, 16
 
@@ -74,7 +75,7 @@ def database(admin_url: str) -> Iterator[str]:
 def raw_copy(url: str, ledger: Ledger, account_id: str, notes: int) -> float:
     """Events per second of COPY of the import's own events (made, encoded,
     copied) into a table shaped as the ledger's, with its primary key."""
-    from domain.interactions import Interaction
+    from smsledger.domain.interactions import Interaction
 
     started = time.perf_counter()
     with psycopg.connect(url) as conn, conn.cursor() as curs:
@@ -189,8 +190,8 @@ def main(notes: int, admin_url: str, write: bool, chunk: int | None = None) -> N
             head = ledger.head()
             started = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-m", "ledger.cli", "--database-url", url, "import",
-                 str(path), "--account", target["account_id"], "--chunk", str(chunk)],
+                [*SMSLEDGER, "--database-url", url, "import", str(path),
+                 "--account", target["account_id"], "--chunk", str(chunk)],
                 check=True, stdout=subprocess.DEVNULL,
             )  # fmt: skip
             seconds = time.perf_counter() - started

@@ -27,6 +27,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+APP = "smsledger.api.app:create_app"
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -36,10 +37,10 @@ import psycopg  # noqa: E402
 from bench import Fixture, free_port, generate, inbound_body, sms_body  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
-from api.app import create_app  # noqa: E402
-from api.logs import RequestIds  # noqa: E402
-from api.settings import Settings  # noqa: E402
-from ledger.application import Ledger  # noqa: E402
+from smsledger.api.app import create_app  # noqa: E402
+from smsledger.api.logs import RequestIds  # noqa: E402
+from smsledger.api.settings import Settings  # noqa: E402
+from smsledger.ledger.application import Ledger  # noqa: E402
 
 SHARED = os.environ.get(
     "BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -109,8 +110,7 @@ def overhead(rounds: int = 5, seconds: float = 6.0) -> None:
         rates: dict[str, list[float]] = {"shipped": [], "bare": []}
         cpu: dict[str, list[float]] = {"shipped": [], "bare": []}
         with (
-            uvicorn("api.app:create_app", url, PROMETHEUS_MULTIPROC_DIR=metrics_dir)
-            as shipped,
+            uvicorn(APP, url, PROMETHEUS_MULTIPROC_DIR=metrics_dir) as shipped,
             uvicorn("bench_service:bare_app", url) as bare,
         ):  # fmt: skip
             servers = {"shipped": shipped, "bare": bare}
@@ -177,7 +177,7 @@ def replicas(events: int = 100_000, rate: float = 200, seconds: float = 10.0) ->
         postmaster = int((standby.data / "postmaster.pid").read_text().split()[0])
         behind(postmaster)
         Pair(primary, standby).catch_up(timeout=120)
-        with uvicorn("api.app:create_app", url) as (port, _):
+        with uvicorn(APP, url) as (port, _):
             route(port, fx, rate, 3.0)  # warm
             for where in ("none", "primary", "standby") * 2:
                 audit = start_audit(where, url, standby.url("smsledger"), standby.data)

@@ -38,8 +38,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from domain.interactions import Interaction  # noqa: E402
-from ledger.application import Ledger  # noqa: E402
+from smsledger.domain.interactions import Interaction  # noqa: E402
+from smsledger.ledger.application import Ledger  # noqa: E402
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -22,6 +22,18 @@ setup_venv() {
     export PATH=$root/.venv/bin:$PATH
 }
 
+# mypy cannot follow the package-dir mapping, so it checks the layers through a
+# tree of links that names them as the installed package does: smsledger.<layer>.
+typecheck() {
+    local tree=var/typecheck/smsledger layer
+    mkdir -p "$tree"
+    touch "$tree/__init__.py"
+    for layer in api domain ledger projections; do
+        ln -sfn "../../../$layer" "$tree/$layer"
+    done
+    mypy var/typecheck tests scripts
+}
+
 pg_answers() {
     "$py" - "$1" <<'PY' >/dev/null 2>&1
 import sys

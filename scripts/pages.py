@@ -20,7 +20,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from api.web.sessions import COOKIE, Session, Sessions
+from smsledger.api.web.sessions import COOKIE, Session, Sessions
 
 BUDGET = 0.100  # seconds, at p95
 TIMING = re.compile(r"app;dur=([0-9.]+)")

@@ -29,7 +29,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.projection import Projection, ProjectionRunner
 
-from ledger.storage import persistence_env
+from smsledger.ledger.storage import persistence_env
 
 RAW_BODY = "x" * 200  # a one-row insert's payload, about a stored event's size
 

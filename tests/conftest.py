@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from ledger.application import AccountContext, Ledger
-from ledger.sealing import Sealer
+from smsledger.ledger.application import AccountContext, Ledger
+from smsledger.ledger.sealing import Sealer
 
 TEST_SECRET_KEY = "a-secret-key-for-tests-only"
 

@@ -32,11 +32,14 @@ def test_wheel_holds_the_console_templates_and_assets(tmp_path):
 
     web = ROOT / "api" / "web"
     shipped = [
-        path.relative_to(ROOT).as_posix()
+        "smsledger/" + path.relative_to(ROOT).as_posix()
         for folder in ("templates", "static")
         for path in (web / folder).iterdir()
     ]
     assert shipped
     assert set(shipped) <= names
     for module in ("api/routes/__init__.py", "api/web/__init__.py", "ledger/cli.py"):
-        assert module in names
+        assert f"smsledger/{module}" in names
+    # Nothing outside the one package: no generic top-level names.
+    tops = {name.split("/")[0] for name in names}
+    assert {top for top in tops if not top.endswith(".dist-info")} == {"smsledger"}

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import Query, Response
 
-from api.schemas import Text
-from api.settings import Settings
-from domain.errors import InvalidInput
-from ledger.application import Saved
+from smsledger.api.schemas import Text
+from smsledger.api.settings import Settings
+from smsledger.domain.errors import InvalidInput
+from smsledger.ledger.application import Saved
 
 # The paging parameters every list takes.
 PageLimit = Annotated[int, Query(ge=1, le=200)]

@@ -5,11 +5,11 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, Response
 
-from api import idempotency
-from api.deps import Admin, CurrentAccount, InFlightDep, LedgerDep
-from api.errors import documented
-from api.idempotency import ADMIN_SCOPE, KeyHeader
-from api.schemas import Account, AccountCreate, AccountCreated, AccountPatch
+from smsledger.api import idempotency
+from smsledger.api.deps import Admin, CurrentAccount, InFlightDep, LedgerDep
+from smsledger.api.errors import documented
+from smsledger.api.idempotency import ADMIN_SCOPE, KeyHeader
+from smsledger.api.schemas import Account, AccountCreate, AccountCreated, AccountPatch
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 PATH = "/v1/accounts"

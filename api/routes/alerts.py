@@ -22,13 +22,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from api.deps import Credentials, CurrentAccount, LedgerDep, bearer
-from api.errors import documented
-from api.metrics import ALERT_STREAMS
-from api.ratelimit import get_limits
-from api.schemas import Decision, Id
-from domain.errors import Conflict
-from ledger.application import AccountContext, Ledger
+from smsledger.api.deps import Credentials, CurrentAccount, LedgerDep, bearer
+from smsledger.api.errors import documented
+from smsledger.api.metrics import ALERT_STREAMS
+from smsledger.api.ratelimit import get_limits
+from smsledger.api.schemas import Decision, Id
+from smsledger.domain.errors import Conflict
+from smsledger.ledger.application import AccountContext, Ledger
 
 router = APIRouter(prefix="/v1/users", tags=["alerts"])
 UserId = Annotated[Id, Path(openapi_examples={"ann": {"value": "u-ann"}})]

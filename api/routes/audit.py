@@ -7,12 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import CurrentAccount, LedgerDep, MayLag
-from api.errors import documented
-from api.idempotency import KeyHeader
-from api.ratelimit import Expensive
-from api.routes.inbound import MessageId
-from api.schemas import Replay, WhatIf, WhatIfRequest
+from smsledger.api.deps import CurrentAccount, LedgerDep, MayLag
+from smsledger.api.errors import documented
+from smsledger.api.idempotency import KeyHeader
+from smsledger.api.ratelimit import Expensive
+from smsledger.api.routes.inbound import MessageId
+from smsledger.api.schemas import Replay, WhatIf, WhatIfRequest
 
 router = APIRouter(prefix="/v1", tags=["auditing"])
 

@@ -4,13 +4,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api import cursor
-from api.deps import CurrentAccount, LedgerDep, MayLag
-from api.errors import documented
-from api.ratelimit import Expensive
-from api.routes import PageCursor, PageLimit, answer
-from api.schemas import Contact, ContactPage, ContactPut, HistoryEvent, Id, Text
-from ledger import browse
+from smsledger.api import cursor
+from smsledger.api.deps import CurrentAccount, LedgerDep, MayLag
+from smsledger.api.errors import documented
+from smsledger.api.ratelimit import Expensive
+from smsledger.api.routes import PageCursor, PageLimit, answer
+from smsledger.api.schemas import (
+    Contact,
+    ContactPage,
+    ContactPut,
+    HistoryEvent,
+    Id,
+    Text,
+)
+from smsledger.ledger import browse
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 ContactId = Annotated[Id, Path(openapi_examples={"jane": {"value": "c-42"}})]

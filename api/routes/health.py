@@ -4,9 +4,9 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from api.deps import LedgerDep
-from api.errors import RETRY_AFTER_SECONDS, documented, problem
-from api.schemas import Health, Ready
+from smsledger.api.deps import LedgerDep
+from smsledger.api.errors import RETRY_AFTER_SECONDS, documented, problem
+from smsledger.api.schemas import Health, Ready
 
 router = APIRouter(tags=["health"])
 

@@ -5,16 +5,16 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api import cursor, idempotency
-from api.deps import Caller, CurrentAccount, KnownCaller, LedgerDep, MayLag
-from api.errors import documented
-from api.idempotency import KeyHeader
-from api.ratelimit import LongListing
-from api.routes import PageCursor, PageLimit, answer, check_not_future
-from api.schemas import Decision, DecisionPage, Email, Id, InboundSms, Text
-from domain.vocabulary import Rule
-from ledger import browse
-from ledger.application import Saved
+from smsledger.api import cursor, idempotency
+from smsledger.api.deps import Caller, CurrentAccount, KnownCaller, LedgerDep, MayLag
+from smsledger.api.errors import documented
+from smsledger.api.idempotency import KeyHeader
+from smsledger.api.ratelimit import LongListing
+from smsledger.api.routes import PageCursor, PageLimit, answer, check_not_future
+from smsledger.api.schemas import Decision, DecisionPage, Email, Id, InboundSms, Text
+from smsledger.domain.vocabulary import Rule
+from smsledger.ledger import browse
+from smsledger.ledger.application import Saved
 
 router = APIRouter(prefix="/v1", tags=["inbound SMS and routing decisions"])
 PATH = "/v1/inbound-sms"
@@ -45,7 +45,7 @@ async def route(caller: Caller, body: InboundSms, key: str | None = None) -> Sav
     """Decide who gets an inbound SMS, and record the decision.
 
     With an Idempotency-Key, the decision is kept with its key, and a message
-    that names no id gets one derived from the key (`api.idempotency`)."""
+    that names no id gets one derived from the key (`smsledger.api.idempotency`)."""
     check_not_future(body.received_at, "received_at", caller.settings)
     used = idempotency.use(caller.ctx.account_id, PATH, key, body)
     prepare = caller.ledger.prepare_route

@@ -4,13 +4,13 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from api import idempotency
-from api.deps import Caller, KnownCaller
-from api.errors import documented
-from api.idempotency import KeyHeader
-from api.routes import answer, check_not_future
-from api.schemas import CallNote, CampaignSmsNote, Interaction, SmsNote
-from ledger.application import Saved
+from smsledger.api import idempotency
+from smsledger.api.deps import Caller, KnownCaller
+from smsledger.api.errors import documented
+from smsledger.api.idempotency import KeyHeader
+from smsledger.api.routes import answer, check_not_future
+from smsledger.api.schemas import CallNote, CampaignSmsNote, Interaction, SmsNote
+from smsledger.ledger.application import Saved
 
 router = APIRouter(prefix="/v1/interactions", tags=["interactions"])
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -64,7 +64,7 @@ async def record(caller: Caller, note: Note, key: str | None = None) -> Saved:
     """Record a note of any kind: the fields all share, and those of its kind.
 
     With an Idempotency-Key, the note is kept with its key, and a note that
-    names no id gets one derived from the key (`api.idempotency`)."""
+    names no id gets one derived from the key (`smsledger.api.idempotency`)."""
     check_not_future(note.occurred_at, "occurred_at", caller.settings)
     own: dict[str, Any]
     if isinstance(note, SmsNote):

@@ -4,10 +4,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
-from api.deps import CurrentAccount, LedgerDep
-from api.errors import documented
-from api.routes import answer
-from api.schemas import InboundNumber, NumberPut, Text
+from smsledger.api.deps import CurrentAccount, LedgerDep
+from smsledger.api.errors import documented
+from smsledger.api.routes import answer
+from smsledger.api.schemas import InboundNumber, NumberPut, Text
 
 router = APIRouter(prefix="/v1/inbound-numbers", tags=["inbound numbers"])
 Number = Annotated[

@@ -11,12 +11,12 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api import lines
-from api.deps import CurrentAccount, LedgerDep, SettingsDep
-from api.errors import documented, problem
-from ledger.application import AccountContext, Ledger
-from ledger.exporter import export_lines
-from ledger.importer import Importer
+from smsledger.api import lines
+from smsledger.api.deps import CurrentAccount, LedgerDep, SettingsDep
+from smsledger.api.errors import documented, problem
+from smsledger.ledger.application import AccountContext, Ledger
+from smsledger.ledger.exporter import export_lines
+from smsledger.ledger.importer import Importer
 
 router = APIRouter(prefix="/v1", tags=["import and export"])
 IMPORTS = "/v1/imports"

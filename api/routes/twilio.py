@@ -16,14 +16,14 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import ImmutableMultiDict
 
-from api.deps import LedgerDep, SettingsDep
-from api.errors import documented
-from api.idempotency import KeyHeader
-from api.schemas import TwilioSms
-from api.signatures import Form, signed_by
-from domain.errors import InvalidInput
-from domain.values import DEFAULT_REGION, parse_phone
-from ledger.application import AccountContext, Ledger
+from smsledger.api.deps import LedgerDep, SettingsDep
+from smsledger.api.errors import documented
+from smsledger.api.idempotency import KeyHeader
+from smsledger.api.schemas import TwilioSms
+from smsledger.api.signatures import Form, signed_by
+from smsledger.domain.errors import InvalidInput
+from smsledger.domain.values import DEFAULT_REGION, parse_phone
+from smsledger.ledger.application import AccountContext, Ledger
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 TWIML_OK = "<Response/>"

@@ -4,12 +4,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api import cursor
-from api.deps import CurrentAccount, LedgerDep
-from api.errors import documented
-from api.routes import PageCursor, PageLimit, answer
-from api.schemas import Id, User, UserPage, UserPut
-from ledger import browse
+from smsledger.api import cursor
+from smsledger.api.deps import CurrentAccount, LedgerDep
+from smsledger.api.errors import documented
+from smsledger.api.routes import PageCursor, PageLimit, answer
+from smsledger.api.schemas import Id, User, UserPage, UserPut
+from smsledger.ledger import browse
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 UserId = Annotated[Id, Path(openapi_examples={"ann": {"value": "u-ann"}})]

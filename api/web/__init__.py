@@ -5,9 +5,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.settings import Settings
-from api.web import contacts, decisions, docs, operations, signin, team, whatif
-from api.web.sessions import Sessions
+from smsledger.api.settings import Settings
+from smsledger.api.web import (
+    contacts,
+    decisions,
+    docs,
+    operations,
+    signin,
+    team,
+    whatif,
+)
+from smsledger.api.web.sessions import Sessions
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -21,4 +29,8 @@ def install(app: FastAPI, settings: Settings) -> None:
         StaticFiles(packages=[("fastapi_offline", "static")]),
         name="docs-assets",
     )
-    app.mount("/static", StaticFiles(packages=[("api.web", "static")]), name="static")
+    app.mount(
+        "/static",
+        StaticFiles(packages=[("smsledger.api.web", "static")]),
+        name="static",
+    )

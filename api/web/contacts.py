@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from api.web.pages import SignedIn, WebRoute, ledger_of, render
-from ledger import browse
+from smsledger.api.web.pages import SignedIn, WebRoute, ledger_of, render
+from smsledger.ledger import browse
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 PAGE = 50

@@ -10,9 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from api import cursor
-from api.web import words
-from api.web.pages import (
+from smsledger.api import cursor
+from smsledger.api.web import words
+from smsledger.api.web.pages import (
     SignedIn,
     Visitor,
     WebRoute,
@@ -20,8 +20,8 @@ from api.web.pages import (
     ledger_of,
     render,
 )
-from ledger import browse
-from ledger.application import Ledger
+from smsledger.ledger import browse
+from smsledger.ledger.application import Ledger
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 PAGE = 50

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from api.web.pages import SignedIn, WebRoute, ledger_of, render
-from api.web.words import moment
-from ledger import browse
+from smsledger.api.web.pages import SignedIn, WebRoute, ledger_of, render
+from smsledger.api.web.words import moment
+from smsledger.ledger import browse
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 

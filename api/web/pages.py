@@ -18,13 +18,13 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from api.web import words
-from api.web.sessions import CSRF_FIELD, Session, Sessions
-from domain.errors import Conflict, DomainError, InvalidInput, NotFound
-from ledger.application import AccountContext, Ledger
+from smsledger.api.web import words
+from smsledger.api.web.sessions import CSRF_FIELD, Session, Sessions
+from smsledger.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from smsledger.ledger.application import AccountContext, Ledger
 
 templates = Environment(
-    loader=PackageLoader("api.web", "templates"),
+    loader=PackageLoader("smsledger.api.web", "templates"),
     autoescape=select_autoescape(default=True),
     trim_blocks=True,
     lstrip_blocks=True,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.web.pages import (
+from smsledger.api.web.pages import (
     Form,
     WebRoute,
     check_csrf,
@@ -17,7 +17,7 @@ from api.web.pages import (
     see_other,
     sessions,
 )
-from api.web.sessions import Session
+from smsledger.api.web.sessions import Session
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 HOME = "/decisions"

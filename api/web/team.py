@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from api.web.pages import (
+from smsledger.api.web.pages import (
     Form,
     SignedIn,
     Visitor,
@@ -16,10 +16,10 @@ from api.web.pages import (
     render,
     see_other,
 )
-from api.web.words import field_label, phone, query
-from domain.errors import Conflict, InvalidInput
-from domain.values import parse_phone
-from ledger import browse
+from smsledger.api.web.words import field_label, phone, query
+from smsledger.domain.errors import Conflict, InvalidInput
+from smsledger.domain.values import parse_phone
+from smsledger.ledger import browse
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 PAGE = 50

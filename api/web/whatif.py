@@ -10,12 +10,19 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from api.web.pages import SignedIn, Visitor, WebRoute, day_start, ledger_of, render
-from domain.accounts import POLICIES
-from domain.errors import InvalidInput
-from ledger import browse
-from ledger.application import Ledger
-from ledger.audit import WhatIfReport
+from smsledger.api.web.pages import (
+    SignedIn,
+    Visitor,
+    WebRoute,
+    day_start,
+    ledger_of,
+    render,
+)
+from smsledger.domain.accounts import POLICIES
+from smsledger.domain.errors import InvalidInput
+from smsledger.ledger import browse
+from smsledger.ledger.application import Ledger
+from smsledger.ledger.audit import WhatIfReport
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 LISTED = 200

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from api.app import create_app
-from api.settings import Settings
+from smsledger.api.app import create_app
+from smsledger.api.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
 
 ADMIN_TOKEN = "admin-secret"

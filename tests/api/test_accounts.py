@@ -2,8 +2,8 @@
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from ledger.application import hash_key
+from smsledger.api.app import create_app
+from smsledger.ledger.application import hash_key
 from tests.api.conftest import ADMIN, assert_problem
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from smsledger.api.app import create_app
 from tests.api.conftest import JANE, NUMBER, Tenant, seed_case_one
 
 UK_PHONE = "+447400123456"

@@ -1,4 +1,4 @@
-"""The hot routes answered without FastAPI (`api.hot`): the same answers.
+"""The hot routes answered without FastAPI (`smsledger.api.hot`): the same answers.
 
 In `hot_only`, FastAPI answers its hot routes 418: whatever comes back 201 was
 answered by `HotRoutes`, and whatever `HotRoutes` passes on to FastAPI comes
@@ -12,8 +12,8 @@ import pytest
 from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
 
-from api.app import HOT_ROUTES, create_app
-from api.deps import known_caller
+from smsledger.api.app import HOT_ROUTES, create_app
+from smsledger.api.deps import known_caller
 from tests.api.conftest import JANE, NUMBER, Tenant, assert_problem, seed_case_one
 
 SMS = {"user_id": "ann", "contact_id": "c1", "to": JANE, "from": NUMBER}

@@ -5,9 +5,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.idempotency import KeyUse, fingerprint
-from api.schemas import SmsNote
+from smsledger.api.app import create_app
+from smsledger.api.idempotency import KeyUse, fingerprint
+from smsledger.api.schemas import SmsNote
 from tests.api.conftest import (
     ADMIN,
     JANE,

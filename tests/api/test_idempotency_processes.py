@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from ledger.application import Ledger
+from smsledger.ledger.application import Ledger
 from tests.api.conftest import ADMIN, ADMIN_TOKEN, JANE, NUMBER, without_delivery
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 60  # seconds for a server to start
-SERVE = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app"]
+SERVE = [sys.executable, "-m", "uvicorn", "--factory", "smsledger.api.app:create_app"]
 SERVE += ["--host", "127.0.0.1", "--log-level", "warning"]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from api.settings import Settings
+from smsledger.api.settings import Settings
 from tests.api.conftest import Tenant
 from tests.imports.history import history_lines
 
@@ -54,7 +54,7 @@ def test_an_import_over_its_limit_is_refused_with_413_and_records_nothing(
 ):
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
+    from smsledger.api.app import create_app
 
     small = settings.model_copy(update={"max_import_bytes": 2000})
     with TestClient(create_app(small)) as client:

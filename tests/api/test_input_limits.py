@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from smsledger.api.app import create_app
 from tests.api.conftest import (
     ADMIN,
     JANE,

@@ -6,7 +6,7 @@ import threading
 import pytest
 from pydantic import SecretStr
 
-from api.settings import Settings
+from smsledger.api.settings import Settings
 from tests.api.conftest import (
     ADMIN_TOKEN,
     JANE,

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.logs import JsonFormatter, RequestIdFilter, TextFormatter
+from smsledger.api.logs import JsonFormatter, RequestIdFilter, TextFormatter
 from tests.api.conftest import JANE, NUMBER, Tenant, seed_case_one
 
 LINE = re.compile(
@@ -83,7 +83,7 @@ def test_decision_is_one_line_with_the_request_id_and_no_sms_or_phone(
 ):
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
+    from smsledger.api.app import create_app
 
     with TestClient(create_app(settings, hot=hot)) as client:
         acme = Tenant(client, "Acme")

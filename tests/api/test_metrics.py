@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.settings import Settings
+from smsledger.api.settings import Settings
 from tests.api.conftest import JANE, NUMBER, seed_case_one
 
 
@@ -79,7 +79,7 @@ def test_queue_and_held_messages_are_read_from_the_database(client, acme):
 def test_metrics_can_be_turned_off(database_url):
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
+    from smsledger.api.app import create_app
 
     settings = Settings(database_url=database_url, metrics=False, delivery_worker=False)
     with TestClient(create_app(settings)) as client:

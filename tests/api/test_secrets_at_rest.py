@@ -5,7 +5,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from api.app import create_app
+from smsledger.api.app import create_app
 from tests.api.conftest import seed_case_one
 from tests.api.test_twilio import deliver, sign, twilio_form
 from tests.conftest import TEST_SECRET_KEY

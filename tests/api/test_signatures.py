@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from starlette.datastructures import ImmutableMultiDict
 from twilio.request_validator import RequestValidator
 
-from api.signatures import signature, signed_by
+from smsledger.api.signatures import signature, signed_by
 
 fields = st.lists(st.tuples(st.text(max_size=12), st.text(max_size=20)), max_size=6)
 urls = st.sampled_from(

@@ -4,7 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from api.app import create_app
+from smsledger.api.app import create_app
 from tests.api.conftest import (
     JANE,
     NUMBER,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from ledger.application import Ledger
+from smsledger.ledger.application import Ledger
 from tests.browser.conftest import Account
 
 SALES = "+14155550100"

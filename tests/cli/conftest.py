@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from ledger.application import AccountContext, Ledger
-from ledger.cli import main
+from smsledger.ledger.application import AccountContext, Ledger
+from smsledger.ledger.cli import main
 
 NUMBER = "+14155550100"
 SMS_AT = datetime(2026, 11, 5, 10, tzinfo=UTC)

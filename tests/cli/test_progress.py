@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ledger.progress import ProgressBar
+from smsledger.ledger.progress import ProgressBar
 
 SMSLEDGER = Path(sys.executable).with_name("smsledger")
 

@@ -5,9 +5,9 @@ from uuid import UUID
 
 import pytest
 
-from ledger.application import Ledger
-from ledger.cli import main
-from ledger.sealing import Sealer
+from smsledger.ledger.application import Ledger
+from smsledger.ledger.cli import main
+from smsledger.ledger.sealing import Sealer
 from tests.conftest import TEST_SECRET_KEY
 from tests.stored import places_holding
 

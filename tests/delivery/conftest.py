@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from ledger.application import AccountContext, Ledger
-from ledger.delivery import DeliveryWorker
-from ledger.mail import SmtpTransport
+from smsledger.ledger.application import AccountContext, Ledger
+from smsledger.ledger.delivery import DeliveryWorker
+from smsledger.ledger.mail import SmtpTransport
 
 NUMBER = "+14155550100"
 JANE = "+14155550111"

@@ -7,8 +7,8 @@ import httpx
 import pytest
 import uvicorn
 
-from api.app import create_app
-from api.settings import Settings
+from smsledger.api.app import create_app
+from smsledger.api.settings import Settings
 from tests.delivery.conftest import wait_until
 from tests.delivery.test_alerts import Stream, Team, subscribe
 

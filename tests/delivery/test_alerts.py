@@ -15,9 +15,9 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
-from ledger.application import Ledger
+from smsledger.api.app import create_app
+from smsledger.api.settings import Settings
+from smsledger.ledger.application import Ledger
 from tests.delivery.conftest import JANE, NUMBER, STRANGER, set_up_team, wait_until
 
 GLOBEX_NUMBER = "+14155550200"

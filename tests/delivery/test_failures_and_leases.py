@@ -5,9 +5,9 @@ import asyncio
 import threading
 from datetime import datetime, timedelta
 
-from ledger.delivery import DeliveryWorker
-from ledger.mail import MaildirTransport, mail_id
-from projections.persistence import from_time_key
+from smsledger.ledger.delivery import DeliveryWorker
+from smsledger.ledger.mail import MaildirTransport, mail_id
+from smsledger.projections.persistence import from_time_key
 from tests.delivery.conftest import JANE, NUMBER, Inbox, wait_until, worker_for
 
 

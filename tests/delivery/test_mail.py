@@ -8,9 +8,9 @@ from email import message_from_bytes, policy
 import pytest
 from aiosmtpd.smtp import AuthResult
 
-from domain.errors import InvalidInput
-from ledger.delivery import backoff
-from ledger.mail import (
+from smsledger.domain.errors import InvalidInput
+from smsledger.ledger.delivery import backoff
+from smsledger.ledger.mail import (
     MaildirTransport,
     PermanentFailure,
     SmtpTransport,

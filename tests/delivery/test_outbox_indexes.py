@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime
 
-from ledger.application import Ledger
-from projections.persistence import time_key
+from smsledger.ledger.application import Ledger
+from smsledger.projections.persistence import time_key
 
 NOW = time_key(datetime.now(UTC))
 

@@ -6,11 +6,11 @@ import sys
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import Settings
-from ledger.application import Ledger
-from ledger.cli import main
-from ledger.mail import mail_id
+from smsledger.api.app import create_app
+from smsledger.api.settings import Settings
+from smsledger.ledger.application import Ledger
+from smsledger.ledger.cli import main
+from smsledger.ledger.mail import mail_id
 from tests.delivery.conftest import JANE, NUMBER, set_up_team, wait_until
 
 
@@ -68,7 +68,13 @@ def test_deliver_process_mails_as_decisions_arrive_and_stops_on_sigterm(
     database_url, smtp
 ):
     ledger = Ledger(database_url)
-    command = [sys.executable, "-m", "ledger.cli", "--database-url", database_url]
+    command = [
+        sys.executable,
+        "-m",
+        "smsledger.ledger.cli",
+        "--database-url",
+        database_url,
+    ]
     process = subprocess.Popen(
         [*command, "deliver", "--smtp-url", smtp.url],
         stdout=subprocess.PIPE,

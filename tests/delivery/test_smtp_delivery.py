@@ -4,8 +4,8 @@ import mailbox
 
 import pytest
 
-from ledger.delivery import DeliveryWorker
-from ledger.mail import MaildirTransport, mail_id
+from smsledger.ledger.delivery import DeliveryWorker
+from smsledger.ledger.mail import MaildirTransport, mail_id
 from tests.delivery.conftest import JANE, NUMBER, STRANGER, worker_for
 
 BODY = "Yes, Tuesday works"

@@ -1,7 +1,7 @@
 """Several delivery workers on one PostgreSQL ledger send each mail exactly once."""
 
-from ledger.application import Ledger
-from ledger.mail import mail_id
+from smsledger.ledger.application import Ledger
+from smsledger.ledger.mail import mail_id
 from tests.delivery.conftest import NUMBER, set_up_team, wait_until, worker_for
 
 DECISIONS = 200

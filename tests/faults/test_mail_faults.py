@@ -11,8 +11,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from ledger.application import Ledger
-from ledger.mail import mail_id, maildir_name
+from smsledger.ledger.application import Ledger
+from smsledger.ledger.mail import mail_id, maildir_name
 from tests.api.test_serve import ROOT, Connection, free_port, wait_until_healthy
 from tests.delivery.conftest import NUMBER, SmtpServer, set_up_team, wait_until
 
@@ -112,7 +112,7 @@ class Service:
 def test_fresh_checkout_without_smtp_url_mails_to_its_maildir(database_url, tmp_path):
     checkout = tmp_path / "checkout"
     checkout.mkdir()  # no var/ in it: nothing has run here yet
-    command = [sys.executable, "-m", "api"]  # what scripts/serve runs
+    command = [sys.executable, "-m", "smsledger.api"]  # what scripts/serve runs
     with Service(command, database_url, checkout, tmp_path / "serve.log") as service:
         service.route("SM1")
         wait_until(lambda: service.deliveries()["SM1"]["email"] == "sent", 15, 0.1)

@@ -8,7 +8,7 @@ import time
 import psycopg
 import pytest
 
-from ledger.application import Ledger
+from smsledger.ledger.application import Ledger
 from tests.imports.history import history_lines
 from tests.imports.test_import import open_account, run_import
 from tests.integration.test_rebuild_tables import tables

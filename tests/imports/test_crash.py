@@ -8,14 +8,20 @@ import sys
 import time
 from collections import Counter
 
-from ledger.exporter import export_lines
+from smsledger.ledger.exporter import export_lines
 from tests.imports.history import history_lines
 
 NOTES = ("sms", "call", "campaign_sms")
 
 
 def smsledger(database_url, *args):
-    command = [sys.executable, "-m", "ledger.cli", "--database-url", database_url]
+    command = [
+        sys.executable,
+        "-m",
+        "smsledger.ledger.cli",
+        "--database-url",
+        database_url,
+    ]
     return subprocess.Popen(
         [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

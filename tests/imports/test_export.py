@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ledger.exporter import Lines
-from projections.persistence import to_json
-from projections.rebuild import EventDecoder
+from smsledger.ledger.exporter import Lines
+from smsledger.projections.persistence import to_json
+from smsledger.projections.rebuild import EventDecoder
 from tests.imports.history import history_lines
 from tests.imports.test_import import open_account, run_import
 from tests.integration.test_rebuild_tables import build_history

@@ -6,10 +6,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from api.lines import read_jsonl
-from ledger import audit
-from ledger.exporter import export_lines
-from ledger.importer import Importer
+from smsledger.api.lines import read_jsonl
+from smsledger.ledger import audit
+from smsledger.ledger.exporter import export_lines
+from smsledger.ledger.importer import Importer
 from tests.imports.history import history_lines
 from tests.integration.generate import generate, phone
 from tests.integration.scenario import apply_step

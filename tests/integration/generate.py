@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from domain.interactions import Interaction
-from ledger.application import AccountContext, Ledger
+from smsledger.domain.interactions import Interaction
+from smsledger.ledger.application import AccountContext, Ledger
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

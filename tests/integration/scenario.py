@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ledger.application import AccountContext, Ledger
+from smsledger.ledger.application import AccountContext, Ledger
 
 
 def apply_step(ledger: Ledger, ctx: AccountContext, step: dict[str, Any]) -> None:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ledger.application import AccountContext, Ledger
+from smsledger.ledger.application import AccountContext, Ledger
 from tests.integration.test_rebuild import PHONES, build_history
 from tests.integration.test_routing import NUMBER
 

@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.inbound import InboundSms
-from ledger import audit
-from ledger.application import Ledger
+from smsledger.domain.inbound import InboundSms
+from smsledger.ledger import audit
+from smsledger.ledger.application import Ledger
 from tests.integration.generate import generate
 from tests.integration.test_routing import JANE, NUMBER
 

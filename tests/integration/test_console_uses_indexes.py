@@ -3,8 +3,8 @@ so a page stays fast however many decisions the ledger holds."""
 
 import pytest
 
-from ledger.application import Ledger
-from projections.browse import DecisionFilter
+from smsledger.ledger.application import Ledger
+from smsledger.projections.browse import DecisionFilter
 from tests.conftest import small_pool
 from tests.integration.generate import generate, phone
 

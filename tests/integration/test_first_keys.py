@@ -2,8 +2,8 @@
 
 from eventsourcing.persistence import StoredEvent
 
-from domain.accounts import Account
-from ledger.application import hash_key
+from smsledger.domain.accounts import Account
+from smsledger.ledger.application import hash_key
 
 OLD_KEY = "sl_an-account-key-from-before-named-keys"
 

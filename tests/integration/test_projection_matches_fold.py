@@ -12,8 +12,15 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.routing import ContactFact, Facts, NoteFact, NumberFact, UserFact, decide
-from ledger.application import Ledger
+from smsledger.domain.routing import (
+    ContactFact,
+    Facts,
+    NoteFact,
+    NumberFact,
+    UserFact,
+    decide,
+)
+from smsledger.ledger.application import Ledger
 
 NUMBERS = (f"+1415555{n:04d}" for n in itertools.count(2000))
 PHONES = ["+14155550111", "+14155550122", "+14155550133"]

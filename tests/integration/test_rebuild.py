@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ledger.application import Ledger
-from projections.postgres import PostgresRoutingView
-from projections.rebuild import SWITCH_INTERVAL
+from smsledger.ledger.application import Ledger
+from smsledger.projections.postgres import PostgresRoutingView
+from smsledger.projections.rebuild import SWITCH_INTERVAL
 from tests.integration.test_routing import JANE, NUMBER
 
 PHONES = [JANE, "+14155550122", "+14155550133", "+14155550144"]

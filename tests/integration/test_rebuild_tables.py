@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from ledger.application import Ledger
-from projections.rebuild import EventDecoder
+from smsledger.ledger.application import Ledger
+from smsledger.projections.rebuild import EventDecoder
 
 NUMBER = "+14155550100"
 SPARE = "+14155550199"

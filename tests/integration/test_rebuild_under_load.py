@@ -3,9 +3,9 @@
 import threading
 from datetime import UTC, datetime, timedelta
 
-from domain.history import AccountHistory
-from domain.routing import decide
-from ledger import audit
+from smsledger.domain.history import AccountHistory
+from smsledger.domain.routing import decide
+from smsledger.ledger import audit
 from tests.integration.generate import generate, phone
 
 DEADLINE = 60.0

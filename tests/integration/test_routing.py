@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.errors import Conflict, InvalidInput
-from ledger.application import AccountContext, Ledger
+from smsledger.domain.errors import Conflict, InvalidInput
+from smsledger.ledger.application import AccountContext, Ledger
 
 NUMBER = "+14155550100"
 JANE = "+14155550111"

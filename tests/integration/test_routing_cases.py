@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.application import Ledger
+from smsledger.ledger.application import Ledger
 from tests.integration.scenario import apply_step
 
 CASES = json.loads(

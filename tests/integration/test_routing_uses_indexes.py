@@ -2,8 +2,8 @@
 
 from contextlib import contextmanager
 
-from ledger.application import Ledger
-from projections.postgres import PostgresRoutingView
+from smsledger.ledger.application import Ledger
+from smsledger.projections.postgres import PostgresRoutingView
 from tests.integration.test_rebuild import PHONES, build_history
 from tests.integration.test_routing import NUMBER
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 
-from domain.contacts import Contact
-from ledger import audit
+from smsledger.domain.contacts import Contact
+from smsledger.ledger import audit
 from tests.integration.test_routing import JANE, NUMBER
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from ledger.application import Ledger
+from smsledger.ledger.application import Ledger
 from tests.faults.harness import Cluster, free_port
 
 

@@ -10,11 +10,11 @@ from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
-from api.app import create_app
-from api.settings import Settings
-from ledger import audit
-from ledger.application import Ledger
-from ledger.replicas import Replicas
+from smsledger.api.app import create_app
+from smsledger.api.settings import Settings
+from smsledger.ledger import audit
+from smsledger.ledger.application import Ledger
+from smsledger.ledger.replicas import Replicas
 from tests.api.conftest import ADMIN_TOKEN, JANE, NUMBER, Tenant, seed_case_one
 
 

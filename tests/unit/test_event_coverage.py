@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from domain import history
-from domain.events import AGGREGATES, all_event_classes, event_classes
-from domain.interactions import Interaction
-from ledger.exporter import Lines
-from projections.persistence import RoutingView
+from smsledger.domain import history
+from smsledger.domain.events import AGGREGATES, all_event_classes, event_classes
+from smsledger.domain.interactions import Interaction
+from smsledger.ledger.exporter import Lines
+from smsledger.projections.persistence import RoutingView
 
 
 def names(classes: object) -> list[str]:

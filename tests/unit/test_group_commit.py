@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from ledger.commit import GroupCommit
+from smsledger.ledger.commit import GroupCommit
 
 
 class Store:

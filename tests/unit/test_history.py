@@ -2,12 +2,12 @@
 
 from datetime import UTC, datetime, timedelta
 
-from domain.contacts import Contact
-from domain.history import AccountHistory
-from domain.interactions import Interaction
-from domain.numbers import InboundNumber
-from domain.routing import NoteFact, latest_per_actor
-from domain.users import User
+from smsledger.domain.contacts import Contact
+from smsledger.domain.history import AccountHistory
+from smsledger.domain.interactions import Interaction
+from smsledger.domain.numbers import InboundNumber
+from smsledger.domain.routing import NoteFact, latest_per_actor
+from smsledger.domain.users import User
 
 ACCOUNT = "a1"
 NUMBER = "+14155550100"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from api.idempotency import InFlight, KeyUse, parse
-from domain.errors import Conflict, InvalidInput
+from smsledger.api.idempotency import InFlight, KeyUse, parse
+from smsledger.domain.errors import Conflict, InvalidInput
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.errors import InvalidInput
-from domain.routing import (
+from smsledger.domain.errors import InvalidInput
+from smsledger.domain.routing import (
     ContactFact,
     Facts,
     NoteFact,

@@ -1,8 +1,8 @@
 import pytest
 from pydantic import SecretStr
 
-from api.settings import Settings
-from ledger.sealing import Sealer, SecretUnreadable, derive_key
+from smsledger.api.settings import Settings
+from smsledger.ledger.sealing import Sealer, SecretUnreadable, derive_key
 
 TOKEN = "f0e1d2c3b4a5968778695a4b3c2d1e0f"
 

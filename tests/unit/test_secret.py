@@ -1,6 +1,6 @@
 import stat
 
-from ledger.secret import load_secret_key
+from smsledger.ledger.secret import load_secret_key
 
 
 def test_given_key_is_used_and_nothing_is_written(tmp_path):

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.persistence import TIME_FORMAT, from_time_key, time_key
+from smsledger.projections.persistence import TIME_FORMAT, from_time_key, time_key
 
 zones = st.sampled_from(
     [UTC, timezone(timedelta(hours=-8)), timezone(timedelta(hours=5, minutes=30))]

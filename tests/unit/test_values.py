@@ -1,7 +1,7 @@
 import pytest
 
-from domain.errors import InvalidInput
-from domain.values import check_region, parse_email, parse_phone, parse_sender
+from smsledger.domain.errors import InvalidInput
+from smsledger.domain.values import check_region, parse_email, parse_phone, parse_sender
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from api.app import create_app
-from api.settings import Settings
+from smsledger.api.app import create_app
+from smsledger.api.settings import Settings
 from tests.api.conftest import ADMIN, Tenant
 from tests.conftest import small_pool
 

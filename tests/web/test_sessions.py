@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from api.app import create_app
-from api.web.sessions import Session
+from smsledger.api.app import create_app
+from smsledger.api.web.sessions import Session
 from tests.web.conftest import Visitor, token
 
 
