@@ -84,16 +84,58 @@ async def visitor(request: Request) -> Visitor:
     row = await run_in_threadpool(ledger.find_account, session.account_id)
     if row is None:
         raise SignInRequired
-    ctx = AccountContext(
+    return Visitor(session, _context(row), row["name"])
+
+
+def _context(row: dict[str, Any]) -> AccountContext:
+    return AccountContext(
         account_id=row["account_id"],
         default_region=row["default_region"],
         routing_policy=row["routing_policy"],
         enhanced_inbound=bool(row["enhanced_inbound"]),
     )
-    return Visitor(session, ctx, row["name"])
 
 
 SignedIn = Annotated[Visitor, Depends(visitor)]
+
+
+@dataclass(frozen=True)
+class Member:
+    """A team member signed in by a link: sees only what reached them."""
+
+    session: Session
+    ctx: AccountContext
+    account_name: str
+    user: dict[str, Any]
+
+    @property
+    def user_id(self) -> str:
+        return str(self.user["user_id"])
+
+    @property
+    def name(self) -> str:
+        return str(self.user["name"] or self.user["email"])
+
+
+async def member(request: Request) -> Member:
+    """Who is signed in to the inbox: a session of one user of the account,
+    still active. A user deactivated since signing in is signed out."""
+    session = sessions(request).read(request)
+    if session is None or session.account_id is None or not session.user_id:
+        raise SignInRequired
+    ledger = ledger_of(request)
+    row = await run_in_threadpool(ledger.find_account, session.account_id)
+    if row is None:
+        raise SignInRequired
+    user = await run_in_threadpool(
+        ledger.find_user, session.account_id, session.user_id
+    )
+    if user is None or not user["active"]:
+        raise SignInRequired
+    return Member(session, _context(row), row["name"], user)
+
+
+InboxUser = Annotated[Member, Depends(member)]
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -105,8 +147,8 @@ async def form_fields(request: Request) -> dict[str, str]:
 Form = Annotated[dict[str, str], Depends(form_fields)]
 
 
-def check_csrf(who: Visitor | Session, form: dict[str, str]) -> None:
-    session = who.session if isinstance(who, Visitor) else who
+def check_csrf(who: Visitor | Member | Session, form: dict[str, str]) -> None:
+    session = who if isinstance(who, Session) else who.session
     if not session.accepts(form.get(CSRF_FIELD)):
         raise BadForm
 
@@ -114,7 +156,7 @@ def check_csrf(who: Visitor | Session, form: dict[str, str]) -> None:
 def render(
     request: Request,
     template: str,
-    who: Visitor | None,
+    who: Visitor | Member | None,
     status: int = 200,
     /,
     **context: Any,
@@ -221,8 +263,11 @@ class WebRoute(APIRoute):
 async def _error(
     request: Request, status: int, title: str, detail: str
 ) -> HTMLResponse:
-    try:
-        who: Visitor | None = await visitor(request)
-    except SignInRequired:
-        who = None
+    who: Visitor | Member | None = None
+    for signed_in in (visitor, member):
+        try:
+            who = await signed_in(request)
+            break
+        except SignInRequired:
+            pass
     return render(request, "error.html", who, status, title=title, detail=detail)

@@ -26,18 +26,27 @@ HOME = "/decisions"
 @router.get("/")
 def home(request: Request) -> Response:
     session = sessions(request).read(request)
-    signed_in = session is not None and session.account_id is not None
-    return see_other(HOME if signed_in else "/sign-in")
+    if session is None or session.account_id is None:
+        return see_other("/sign-in")
+    return see_other("/inbox" if session.user_id else HOME)
 
 
 @router.get("/sign-in")
-def sign_in_page(request: Request) -> HTMLResponse:
-    return _page(request, next_url=_safe_next(request.query_params.get("next")))
+def sign_in(request: Request) -> HTMLResponse:
+    return sign_in_page(request, safe_next(request.query_params.get("next")))
 
 
-def _page(
-    request: Request, next_url: str, error: str | None = None, status: int = 200
+def sign_in_page(
+    request: Request,
+    next_url: str,
+    error: str | None = None,
+    status: int = 200,
+    *,
+    link_error: str | None = None,
+    email: str = "",
 ) -> HTMLResponse:
+    """The sign-in page: a link by mail for the team, the API key for the
+    console; the form that a `next` of the inbox needs comes first."""
     store = sessions(request)
     session = store.read(request) or Session.anonymous()
     response = render(
@@ -49,18 +58,20 @@ def _page(
         csrf_token=session.csrf,
         next=next_url,
         error=error,
+        link_error=link_error,
+        email=email,
     )
     store.write(request, response, session)
     return response
 
 
 @router.post("/sign-in")
-async def sign_in(request: Request, form: Form) -> Response:
+async def sign_in_with_key(request: Request, form: Form) -> Response:
     store = sessions(request)
-    next_url = _safe_next(form.get("next"))
+    next_url = safe_next(form.get("next"))
     session = store.read(request)
     if session is None:
-        return _page(
+        return sign_in_page(
             request,
             next_url,
             "Your browser did not send back the sign-in page's cookie. Allow "
@@ -71,7 +82,7 @@ async def sign_in(request: Request, form: Form) -> Response:
     key = form.get("api_key", "").strip()
     ctx = await run_in_threadpool(ledger_of(request).authenticate, key) if key else None
     if ctx is None:
-        return _page(
+        return sign_in_page(
             request,
             next_url,
             "That API key is not valid. Check it and try again.",
@@ -94,7 +105,7 @@ async def sign_out(request: Request, form: Form) -> Response:
     return response
 
 
-def _safe_next(raw: Any) -> str:
+def safe_next(raw: Any, default: str = HOME) -> str:
     """Where to go after signing in: a path of this site, never another."""
     if (
         isinstance(raw, str)
@@ -103,4 +114,4 @@ def _safe_next(raw: Any) -> str:
         and "\\" not in raw
     ):
         return raw
-    return HOME
+    return default

@@ -138,6 +138,11 @@ def explain(
             "Routed to the backup address {}: {} has no active owner, and nobody"
             " active on the team had texted or called them."
         ).format(email, contact)
+    elif rule == "handoff":
+        by = users.get(evidence.get("by_user_id", ""), "a colleague")
+        sentence = Markup(
+            "Routed to {}, to whom {} handed {}'s earlier text on {}."
+        ).format(who, by, contact, at)
     elif rule == "number_not_configured":
         sentence = Markup(
             "Held: {} is not set up as an inbound number. Set it up and the"
@@ -151,6 +156,27 @@ def explain(
         verb = "was" if len(skipped) == 1 else "were"
         sentence += Markup(" {} {} passed over: no longer active.").format(names, verb)
     return sentence
+
+
+def why_mine(
+    decision: Mapping[str, Any],
+    user_id: str,
+    users: Mapping[str, str],
+    contacts: Mapping[str, str],
+) -> Markup:
+    """Why a text is in this user's inbox: the last hand-off to them, with
+    its note, else the routing decision's own reason."""
+    mine = [h for h in decision.get("handoffs") or [] if h.get("to_user_id") == user_id]
+    if not mine:
+        return explain(decision, users, contacts)
+    last = mine[-1]
+    by = users.get(last.get("by_user_id") or "", "A colleague")
+    sentence = Markup("{} handed it to you on {}").format(by, when(last.get("at")))
+    if last.get("note"):
+        sentence += Markup(": <q>{}</q>").format(last["note"])
+    return sentence + Markup(". Before that: {}").format(
+        explain(decision, users, contacts)
+    )
 
 
 def delivery_label(decision: Mapping[str, Any]) -> str:
