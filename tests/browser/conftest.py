@@ -31,6 +31,7 @@ from playwright.sync_api import (
 )
 
 from tests.api.test_serve import free_port
+from tests.browser.twilio import TwilioStandIn
 from tests.conftest import new_postgres_database, small_pool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,8 +120,11 @@ def start(database_url: str, workdir: Path, **extra_env: str) -> Iterator[Site]:
     port = free_port()
     log = workdir / "serve.log"
     maildir = workdir / "mail"
+    url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
+        # The links in mails need it: the delivery worker has no request.
+        "PUBLIC_BASE_URL": url,
         "DATABASE_URL": small_pool(database_url),
         "ADMIN_TOKEN": ADMIN_TOKEN,
         "HOST": "127.0.0.1",
@@ -130,7 +134,7 @@ def start(database_url: str, workdir: Path, **extra_env: str) -> Iterator[Site]:
         "ACCESS_LOG": "false",
         **extra_env,
     }
-    for name in ("WORKERS", "WEB_CONCURRENCY", "PUBLIC_BASE_URL", "SMTP_URL"):
+    for name in ("WORKERS", "WEB_CONCURRENCY", "SMTP_URL"):
         env.pop(name, None)
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -140,7 +144,6 @@ def start(database_url: str, workdir: Path, **extra_env: str) -> Iterator[Site]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + DEADLINE
         while True:
@@ -164,16 +167,24 @@ def start(database_url: str, workdir: Path, **extra_env: str) -> Iterator[Site]:
             process.wait()
 
 
+@pytest.fixture(scope="session")
+def twilio() -> Iterator[TwilioStandIn]:
+    """Twilio's Messages API, as the servers' replies reach it."""
+    with TwilioStandIn() as standin:
+        yield standin
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def site(request, tmp_path_factory) -> Iterator[Site]:
+def site(request, tmp_path_factory, twilio: TwilioStandIn) -> Iterator[Site]:
     """`scripts/serve` on a database of its own, for the whole session."""
     workdir = tmp_path_factory.mktemp(f"site-{request.param}")
+    env = {"TWILIO_API_URL": twilio.url}
     if request.param == "sqlite":
-        yield from start(f"sqlite:///{workdir}/ledger.db", workdir)
+        yield from start(f"sqlite:///{workdir}/ledger.db", workdir, **env)
         return
     admin_url = request.getfixturevalue("postgres_admin_url")
     with new_postgres_database(admin_url) as url:
-        yield from start(url, workdir)
+        yield from start(url, workdir, **env)
 
 
 @pytest.fixture

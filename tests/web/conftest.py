@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 import pytest
@@ -21,9 +23,15 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def maildir(tmp_path) -> Path:
+    return tmp_path / "mail"
+
+
+@pytest.fixture
+def settings(database_url: str, maildir: Path) -> Settings:
     return Settings(
         database_url=small_pool(database_url),
+        maildir=str(maildir),
         admin_token=SecretStr(ADMIN["Authorization"].removeprefix("Bearer ")),
         secret_key=SecretStr(SECRET),
         delivery_worker=False,
@@ -56,6 +64,45 @@ class Visitor:
 
     def token(self, path: str = "/users") -> str:
         return token(self.http.get(path).text)
+
+
+class TeamMember:
+    """A browser of its own on the app, signed in as one user of `tenant` by
+    a link the API made."""
+
+    def __init__(self, app: Any, tenant: Tenant, user_id: str) -> None:
+        self.http = TestClient(app, follow_redirects=False)
+        self.tenant = tenant
+        self.user_id = user_id
+        link = tenant.ok("post", f"/v1/users/{user_id}/sign-in-links", {})["url"]
+        response = use_link(self.http, link)
+        assert response.status_code == 303, response.text
+        assert response.headers["location"] == "/inbox"
+
+    def token(self, path: str = "/inbox") -> str:
+        return token(self.http.get(path).text)
+
+    def post(self, path: str, **form: str) -> Any:
+        return self.http.post(path, data={"csrf_token": self.token(), **form})
+
+
+def use_link(http: TestClient, url: str) -> Any:
+    """Open a sign-in link and press its button, as its reader would."""
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    page = http.get(path)
+    assert page.status_code == 200, page.text
+    return http.post(
+        parts.path, data={"csrf_token": token(page.text), "next": _next(page.text)}
+    )
+
+
+NEXT = re.compile(r'name="next" value="([^"]*)"')
+
+
+def _next(html: str) -> str:
+    found = NEXT.search(html)
+    return found.group(1) if found else ""
 
 
 def token(html: str) -> str:
