@@ -61,7 +61,7 @@ def team(site: Site, twilio: TwilioStandIn) -> tuple[Account, str, dict[str, str
 
 
 def mailed_link(maildir: Path, to: str) -> str:
-    """The sign-in link in the newest mail to `to`, once it is there."""
+    """The sign-in link in the mail to `to`, once it is there."""
 
     def found() -> str | None:
         for path in sorted(

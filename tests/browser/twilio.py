@@ -55,7 +55,7 @@ class TwilioStandIn:
 
 def _handler(standin: TwilioStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             parts = self.path.split("/")
             sid = parts[3] if len(parts) == 5 else ""
             if self.path != PATH.format(sid=sid) or sid not in standin.sids:
@@ -75,7 +75,7 @@ def _handler(standin: TwilioStandIn) -> type[BaseHTTPRequestHandler]:
             with standin.lock:
                 standin.accepted.append(Sent(sid, form))
             message_sid = "SM" + secrets.token_hex(16)
-            self._answer(201, {"sid": message_sid, "status": "queued", **form})
+            return self._answer(201, {"sid": message_sid, "status": "queued", **form})
 
         def _answer(self, status: int, body: dict[str, object]) -> None:
             data = json.dumps({"status": status, **body}).encode()
