@@ -16,10 +16,12 @@ from starlette.exceptions import HTTPException
 from smsledger.domain.errors import (
     Conflict,
     DomainError,
+    Forbidden,
     InvalidInput,
     NotFound,
     Unauthenticated,
 )
+from smsledger.domain.signin import SignInFailed
 from smsledger.ledger.storage import UNAVAILABLE
 
 PROBLEM = "application/problem+json"
@@ -163,6 +165,11 @@ def domain_problem(exc: DomainError) -> JSONResponse | None:
         return problem(404, str(exc), slug="not-found")
     if isinstance(exc, Conflict):
         return problem(409, str(exc), slug="conflict")
+    if isinstance(exc, Forbidden):
+        return problem(403, str(exc), slug="forbidden")
+    if isinstance(exc, SignInFailed):
+        # The same answer whatever the reason: a guess learns nothing.
+        return problem(403, "The sign-in link is not valid.", slug="sign-in-failed")
     if isinstance(exc, Unauthenticated):
         return problem(401, str(exc), headers={"WWW-Authenticate": "Bearer"})
     return None

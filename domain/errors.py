@@ -20,6 +20,10 @@ class NotFound(DomainError):
     """The thing does not exist in this account (or exists only in another)."""
 
 
+class Forbidden(DomainError):
+    """The thing exists, and is not the signed-in user's to act on."""
+
+
 class Conflict(DomainError):
     """The request contradicts what the ledger already holds."""
 

@@ -6,14 +6,16 @@ from eventsourcing.domain import DomainEvent
 
 from smsledger.domain.accounts import Account
 from smsledger.domain.contacts import Contact
+from smsledger.domain.dispatches import Dispatch
 from smsledger.domain.idempotency import IdempotencyKey
 from smsledger.domain.inbound import InboundSms
 from smsledger.domain.interactions import Interaction
 from smsledger.domain.numbers import InboundNumber
+from smsledger.domain.signin import SignInLink
 from smsledger.domain.users import User
 
-AGGREGATES = (Account, Contact, IdempotencyKey, InboundNumber, InboundSms,
-              Interaction, User)  # fmt: skip
+AGGREGATES = (Account, Contact, Dispatch, IdempotencyKey, InboundNumber, InboundSms,
+              Interaction, SignInLink, User)  # fmt: skip
 # The library's base classes every aggregate gets, recorded by none of ours.
 _BASES = ("Event", "Created")
 

@@ -17,6 +17,7 @@ from eventsourcing.domain import DomainEvent
 
 from smsledger.domain.accounts import Account
 from smsledger.domain.contacts import Contact
+from smsledger.domain.dispatches import Dispatch
 from smsledger.domain.idempotency import IdempotencyKey
 from smsledger.domain.inbound import InboundSms
 from smsledger.domain.interactions import Interaction
@@ -29,6 +30,7 @@ from smsledger.domain.routing import (
     UserFact,
     note_slot,
 )
+from smsledger.domain.signin import SignInLink
 from smsledger.domain.users import User
 from smsledger.domain.vocabulary import NOTE_KINDS
 
@@ -36,13 +38,15 @@ from smsledger.domain.vocabulary import NOTE_KINDS
 # bytes object and becomes a NoteFact only when it is asked for: its recency
 # (occurred_at in microseconds, shifted to be unsigned, and position) big-endian,
 # so that notes compare as bytes in the order they compare in time; its kind;
-# the length of its interaction id; then the id and the reply, as UTF-8.
+# the length of its interaction id; then the id and the reply (a hand-off
+# note's: the message handed off and who handed it, apart by _APART), as UTF-8.
 _HEAD = struct.Struct(">QQBI")
 _KINDS = NOTE_KINDS
 _SHIFT = 1 << 63
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _KEYS: dict[tuple[str, str], tuple[str, str]] = {}
+_APART = "\x1f"
 
 
 @dataclass(slots=True)
@@ -118,16 +122,42 @@ class AccountHistory:
                 self.by_phone[phone] = (*known, contact_id)
 
     def _note(self, event: Any, position: int) -> None:
-        kind = event.kind
         user_id = getattr(event, "user_id", None)
-        interaction_id = event.interaction_id.encode()
-        moment = (event.occurred_at - _EPOCH) // _MICROSECOND + _SHIFT
+        reply = getattr(event, "reply", None) or ""
+        self._keep(event.contact_id, event.kind, user_id, event.interaction_id,
+                   event.occurred_at, position, reply)  # fmt: skip
+
+    def _handed_off(self, event: Any, position: int) -> None:
+        """A hand-off note of the new user on each contact the decision matched."""
+        tail = f"{event.message_id}{_APART}{event.by_user_id or ''}"
+        for contact_id in event.contact_ids:
+            self._keep(contact_id, "handoff", event.to_user_id, event.handoff_id,
+                       event.at, position, tail)  # fmt: skip
+
+    def _reply_sent(self, event: Any, position: int) -> None:
+        """A reply the provider accepted: its user's SMS note to each contact."""
+        for contact_id in event.contact_ids:
+            self._keep(contact_id, "sms", event.user_id, event.reply_id,
+                       event.occurred_at, position, "")  # fmt: skip
+
+    def _keep(
+        self,
+        contact_id: str,
+        kind: str,
+        user_id: str | None,
+        interaction_id: str,
+        occurred_at: datetime,
+        position: int,
+        tail: str,
+    ) -> None:
+        encoded = interaction_id.encode()
+        moment = (occurred_at - _EPOCH) // _MICROSECOND + _SHIFT
         note = (
-            _HEAD.pack(moment, position, _KINDS.index(kind), len(interaction_id))
-            + interaction_id
-            + (getattr(event, "reply", None) or "").encode()
+            _HEAD.pack(moment, position, _KINDS.index(kind), len(encoded))
+            + encoded
+            + tail.encode()
         )
-        kept = self.notes.setdefault(event.contact_id, {})
+        kept = self.notes.setdefault(contact_id, {})
         key: tuple[str, str] = note_slot(kind, user_id)
         key = _KEYS.setdefault(key, key)  # one tuple per key, shared by contacts
         if key not in kept or note > kept[key]:
@@ -172,6 +202,8 @@ FOLDS: dict[type[DomainEvent], Fold] = {
     InboundNumber.Configured: AccountHistory._number,
     InboundNumber.Reconfigured: AccountHistory._number,
     InboundNumber.Released: AccountHistory._number_released,
+    InboundSms.HandedOff: AccountHistory._handed_off,
+    Dispatch.Sent: AccountHistory._reply_sent,
 }
 # Events the view folds that no routing fact comes from: the account's
 # settings, keys and secrets, and the decisions themselves (which replay
@@ -189,24 +221,37 @@ BESIDE_FACTS: frozenset[type[DomainEvent]] = frozenset(
         InboundSms.DeliveryAttempted,
         InboundSms.Delivered,
         InboundSms.DeliveryFailed,
+        InboundSms.HandoffMailAttempted,
+        InboundSms.HandoffMailed,
+        InboundSms.HandoffMailFailed,
+        Dispatch.Queued,
+        Dispatch.Attempted,
+        Dispatch.Failed,
     }
 )
-# Events no fold reads: a message's arrival (its decision says all of it) and
-# a request's idempotency key.
+# Events no fold reads: a message's arrival (its decision says all of it), a
+# request's idempotency key, and sign-in links (read from their aggregate).
 UNFOLDED: frozenset[type[DomainEvent]] = frozenset(
-    {InboundSms.Received, IdempotencyKey.Used}
+    {InboundSms.Received, IdempotencyKey.Used, SignInLink.Issued, SignInLink.Used}
 )
 
 
 def _note_fact(note: bytes, contact_id: str, actor: str) -> NoteFact:
     moment, position, kind, length = _HEAD.unpack_from(note)
     reply_at = _HEAD.size + length
+    tail = note[reply_at:].decode()
+    handed_off = handed_by = None
+    if _KINDS[kind] == "handoff":
+        handed_off, by = tail.split(_APART)
+        handed_by, tail = by or None, ""
     return NoteFact(
         interaction_id=note[_HEAD.size : reply_at].decode(),
         kind=_KINDS[kind],
         contact_id=contact_id,
         user_id=actor or None,
-        reply=note[reply_at:].decode() or None,
+        reply=tail or None,
         occurred_at=_EPOCH + (moment - _SHIFT) * _MICROSECOND,
         position=position,
+        handed_off=handed_off,
+        handed_by=handed_by,
     )

@@ -67,6 +67,9 @@ class NoteFact:
     reply: str | None
     occurred_at: datetime
     position: int
+    # A hand-off note's decision handed off, and who handed it off.
+    handed_off: str | None = None
+    handed_by: str | None = None
 
     @property
     def channel(self) -> Channel:
@@ -266,6 +269,15 @@ def _by_note(
         evidence["reply"] = note.reply
         recipient = {"email": note.reply}
         reason = f"a campaign sent the last SMS to {contact} on {when}"
+    elif note.kind == "handoff":
+        evidence["message_id"] = note.handed_off
+        evidence["handed_off_by"] = note.handed_by
+        recipient = {"email": user.email, "user_id": user.user_id}
+        by = f" by {note.handed_by}" if note.handed_by else ""
+        reason = (
+            f"{contact}'s message {note.handed_off} was handed to "
+            f"{user.display}{by} on {when}"
+        )
     else:
         recipient = {"email": user.email, "user_id": user.user_id}
         reason = f"{user.display} {_ACTS[note.channel]} {contact} on {when}"

@@ -3,7 +3,9 @@
 The verbs live by job: `ledger/accounts.py` (accounts, keys, secrets),
 `ledger/directory.py` (users, contacts, numbers), `ledger/routing.py` (notes,
 inbound SMS, delivery), `ledger/operations.py` (replay, what-if, status,
-rebuild, readiness), on the groundwork of `ledger/base.py`.
+rebuild, readiness), `ledger/handoffs.py` (hand-offs, replies),
+`ledger/signin.py` (sign-in links), `ledger/inbox.py` (the inbox's reads), on
+the groundwork of `ledger/base.py`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from smsledger.ledger.base import (
     Saved,
     hash_key,
 )
-from smsledger.ledger.operations import Operations
+from smsledger.ledger.inbox import InboxReads
 
 __all__ = [
     "API_KEY_PREFIX",
@@ -31,5 +33,5 @@ __all__ = [
 ]
 
 
-class Ledger(Operations):
+class Ledger(InboxReads):
     name = "Ledger"

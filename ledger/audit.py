@@ -59,7 +59,10 @@ def _keys_named_by(events: Any) -> set[str]:
     for event in events:
         if contact_id := getattr(event, "contact_id", None):
             keys.add(f"contact:{contact_id}")
-        for attr in ("user_id", "owner_user_id"):
+        # A hand-off's or a reply's notes, on each contact of their decision.
+        for contact_id in getattr(event, "contact_ids", None) or ():
+            keys.add(f"contact:{contact_id}")
+        for attr in ("user_id", "owner_user_id", "to_user_id"):
             if user_id := getattr(event, attr, None):
                 keys.add(f"user:{user_id}")
     return keys

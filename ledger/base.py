@@ -22,6 +22,7 @@ from smsledger.domain.accounts import (
     check_policy,
 )
 from smsledger.domain.decision import plain
+from smsledger.domain.dispatches import Dispatch
 from smsledger.domain.errors import Conflict, InvalidInput
 from smsledger.domain.inbound import InboundSms
 from smsledger.domain.vocabulary import Policy
@@ -30,10 +31,12 @@ from smsledger.ledger.sealing import Sealer
 from smsledger.ledger.storage import persistence_env
 from smsledger.projections.backend import ledger_recorder
 from smsledger.projections.browse import Browse
+from smsledger.projections.inbox import InboxView
 from smsledger.projections.outbox import Outbox
 from smsledger.projections.persistence import (
     RoutingView,
 )
+from smsledger.projections.queue import dispatches, handoff_mails
 
 API_KEY_PREFIX = "sl_"
 # How much of a key is kept to tell keys apart: "sl_" and 7 of its 43 random
@@ -44,6 +47,9 @@ SHOWN_PREFIX = 10
 KEY_USE_INTERVAL = 60.0
 log = logging.getLogger("smsledger.ledger")
 T = TypeVar("T")
+# Events that give delivery something to send or a user an alert: listeners in
+# this process are woken at once rather than at their next poll.
+WAKING = frozenset({InboundSms.Routed, InboundSms.HandedOff, Dispatch.Queued})
 
 
 def hash_key(api_key: str) -> str:
@@ -112,6 +118,9 @@ class LedgerBase(Application[UUID]):
         self.view: RoutingView = self.backend.view
         self.commits = GroupCommit(lambda events: self.save(*events))
         self.outbox = Outbox(self.view)
+        self.handoff_mails = handoff_mails(self.view)
+        self.dispatches = dispatches(self.view)
+        self.inbox_view = InboxView(self.view)
         self._sealer = sealer
         self.browse = Browse(self.view)
         # A key once seen names its account until it is revoked; the hot
@@ -127,7 +136,7 @@ class LedgerBase(Application[UUID]):
         # The view is folded in the transaction that appends the events.
         processing_event.saved_kwargs["events_to_fold"] = processing_event.events
         recordings = super()._record(processing_event)
-        if any(type(e) is InboundSms.Routed for e in processing_event.events):
+        if any(type(e) in WAKING for e in processing_event.events):
             for listener in list(self.on_routed):
                 try:
                     listener()

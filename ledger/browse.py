@@ -9,18 +9,10 @@ from typing import Any
 from smsledger.domain.errors import InvalidInput
 from smsledger.domain.inbound import InboundSms
 from smsledger.domain.values import parse_phone
+from smsledger.domain.vocabulary import RULES
 from smsledger.ledger.application import AccountContext, Ledger
 from smsledger.projections.browse import DecisionFilter, MessagesPage
 
-RULES = (
-    "previous_sms",
-    "campaign_reply",
-    "previous_call",
-    "contact_owner",
-    "unknown_sender",
-    "no_owner",
-    "number_not_configured",
-)
 STATUSES = ("routed", "held")
 DELIVERIES = ("pending", "sent", "failed")
 

@@ -18,13 +18,13 @@ import smtplib
 import ssl
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from smsledger.domain.errors import InvalidInput
 from smsledger.domain.ids import scoped_id
@@ -36,9 +36,13 @@ POLICY = policy.default.clone(cte_type="7bit")
 PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 
 
-def mail_id(account_id: str, message_id: str) -> str:
-    """The Message-ID of a decision's mail: the same on every try."""
-    return f"<{scoped_id(account_id, 'mail', message_id).hex}@smsledger>"
+def mail_id(account_id: str, message_id: str, handoff_id: str | None = None) -> str:
+    """The Message-ID of a decision's mail (or of one of its hand-offs'):
+    the same on every try."""
+    key = (
+        message_id if handoff_id is None else f"{message_id}\x1fhandoff\x1f{handoff_id}"
+    )
+    return f"<{scoped_id(account_id, 'mail', key).hex}@smsledger>"
 
 
 def compose(
@@ -47,25 +51,46 @@ def compose(
     *,
     mail_from: str,
     decided_at: datetime,
+    handoff: dict[str, Any] | None = None,
+    base_url: str | None = None,
 ) -> EmailMessage:
-    """The mail for a routed decision; `contacts` are the matched contacts."""
+    """The mail for a routed decision; `contacts` are the matched contacts.
+
+    With `handoff`, the mail of that hand-off, to the user it was handed to.
+    With `base_url`, a link to the message in the inbox.
+    """
     names = ", ".join(c["name"] or c["contact_id"] for c in contacts)
     sender = f"{names} ({decision['from']})" if names else decision["from"]
     mail = EmailMessage(policy=POLICY)
     # A header is one line: a line break in a name must not end it.
-    mail["Subject"] = " ".join(f"SMS from {sender} to {decision['to']}".split())
+    subject = f"SMS from {sender} to {decision['to']}"
+    if handoff is not None:
+        subject = f"Handed to you: {subject}"
+    mail["Subject"] = " ".join(subject.split())
     mail["From"] = mail_from
-    mail["To"] = decision["recipient"]["email"]
+    if handoff is None:
+        mail["To"] = decision["recipient"]["email"]
+        mail["Date"] = format_datetime(decided_at)
+    else:
+        mail["To"] = handoff["to_email"]
+        mail["Date"] = format_datetime(datetime.fromisoformat(handoff["at"]))
     # Date and Message-ID come from the decision, so a retried mail is the
     # same mail, which lets the receiving side drop a duplicate.
-    mail["Date"] = format_datetime(decided_at)
-    mail["Message-ID"] = mail_id(decision["account_id"], decision["message_id"])
+    handoff_id = handoff["handoff_id"] if handoff else None
+    mail["Message-ID"] = mail_id(
+        decision["account_id"], decision["message_id"], handoff_id
+    )
     mail["Auto-Submitted"] = "auto-generated"
-    mail.set_content(_body(decision, contacts))
+    mail.set_content(_body(decision, contacts, handoff, base_url))
     return mail
 
 
-def _body(decision: dict[str, Any], contacts: Sequence[dict[str, Any]]) -> str:
+def _body(
+    decision: dict[str, Any],
+    contacts: Sequence[dict[str, Any]],
+    handoff: dict[str, Any] | None,
+    base_url: str | None,
+) -> str:
     received = datetime.fromisoformat(decision["received_at"])
     lines = [
         decision["body"],
@@ -85,7 +110,37 @@ def _body(decision: dict[str, Any], contacts: Sequence[dict[str, Any]]) -> str:
         "",
         f"Why you: {decision['explanation']}",
     ]
+    if handoff is not None:
+        by = handoff["by_user_id"] or "a colleague"
+        lines.append(f"Handed to you by {by}.")
+        if handoff["note"]:
+            lines.append(f"Their note: {handoff['note']}")
+    if base_url:
+        lines += ["", f"Open it in the inbox: {inbox_url(base_url, decision)}"]
     return "\n".join(lines) + "\n"
+
+
+def inbox_url(base_url: str, decision: dict[str, Any]) -> str:
+    return f"{base_url.rstrip('/')}/inbox/{quote(decision['message_id'], safe='')}"
+
+
+def compose_sign_in_link(
+    to: str, url: str, expires_at: datetime, mail_from: str
+) -> EmailMessage:
+    """The mail that carries a sign-in link to its user."""
+    mail = EmailMessage(policy=POLICY)
+    mail["Subject"] = "Your sign-in link"
+    mail["From"] = mail_from
+    mail["To"] = to
+    mail["Date"] = format_datetime(datetime.now(UTC))
+    mail["Message-ID"] = f"<{uuid.uuid4().hex}@smsledger>"
+    mail["Auto-Submitted"] = "auto-generated"
+    until = expires_at.strftime("%H:%M UTC")
+    mail.set_content(
+        "Open this link to sign in to your inbox. It works once, until "
+        f"{until}:\n\n{url}\n\nIf you did not ask for it, ignore this mail.\n"
+    )
+    return mail
 
 
 class TransientFailure(Exception):

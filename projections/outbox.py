@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from smsledger.projections.persistence import RoutingView, from_time_key, time_key
+from smsledger.projections.queue import dispatches, handoff_mails
 
 
 @dataclass(frozen=True)
@@ -140,3 +141,5 @@ def carry_leases(view: RoutingView, curs: Any, old: int, new: int) -> None:
     """
     statement = view.sql(Outbox.CARRY_LEASES, new)
     curs.execute(statement.format(old=view.sql("sl_outbox", old)))
+    for queue in (handoff_mails(view), dispatches(view)):
+        queue.carry_leases(curs, old, new)

@@ -29,6 +29,12 @@ class ViewSchema(ViewBase):
         # so no version of the view holds it and a rebuild keeps it.
         "CREATE TABLE IF NOT EXISTS smsledger_key_usage ("
         " key_hash TEXT PRIMARY KEY, last_used_at TEXT NOT NULL)",
+        # How far each user has read each message of their inbox: not a fact
+        # of the ledger either, so kept beside the view's versions.
+        "CREATE TABLE IF NOT EXISTS smsledger_inbox_reads ("
+        " account_id TEXT NOT NULL, user_id TEXT NOT NULL, message_id TEXT NOT NULL,"
+        " read_position BIGINT NOT NULL,"
+        " PRIMARY KEY (account_id, user_id, message_id))",
     )
     RECORD_BUILD = (
         "INSERT INTO smsledger_view_builds (version, position) VALUES (%s, %s)"
@@ -72,7 +78,7 @@ class ViewSchema(ViewBase):
         " account_id TEXT NOT NULL, contact_id TEXT NOT NULL, channel TEXT NOT NULL,"
         " actor TEXT NOT NULL, interaction_id TEXT NOT NULL, kind TEXT NOT NULL,"
         " user_id TEXT, reply TEXT, occurred_at TEXT NOT NULL,"
-        " position BIGINT NOT NULL,"
+        " position BIGINT NOT NULL, handed_off TEXT, handed_by TEXT,"
         " PRIMARY KEY (account_id, contact_id, channel, actor))",
         "CREATE TABLE IF NOT EXISTS sl_numbers ("
         " number TEXT PRIMARY KEY, account_id TEXT NOT NULL,"
@@ -109,6 +115,45 @@ class ViewSchema(ViewBase):
         " account_id TEXT NOT NULL, user_id TEXT NOT NULL,"
         " position BIGINT NOT NULL, message_id TEXT NOT NULL,"
         " PRIMARY KEY (account_id, user_id, position))",
+        # Who can sign in by mail: a user's address, in any account.
+        "CREATE INDEX IF NOT EXISTS sl_users_by_email ON sl_users (email)",
+        # The inbox: each message routed or handed to a user, as of the last
+        # time it reached them; and who holds each message now.
+        "CREATE TABLE IF NOT EXISTS sl_inbox ("
+        " account_id TEXT NOT NULL, user_id TEXT NOT NULL, message_id TEXT NOT NULL,"
+        " position BIGINT NOT NULL, reached_at TEXT NOT NULL, handoff_id TEXT,"
+        " by_user_id TEXT, note TEXT, PRIMARY KEY (account_id, user_id, message_id))",
+        "CREATE INDEX IF NOT EXISTS sl_inbox_by_position"
+        " ON sl_inbox (account_id, user_id, position)",
+        "CREATE TABLE IF NOT EXISTS sl_holders ("
+        " account_id TEXT NOT NULL, message_id TEXT NOT NULL, user_id TEXT NOT NULL,"
+        " PRIMARY KEY (account_id, message_id))",
+        # Each contact's whole thread: inbound messages, notes, hand-offs and
+        # replies, one row per event and contact.
+        "CREATE TABLE IF NOT EXISTS sl_thread ("
+        " account_id TEXT NOT NULL, contact_id TEXT NOT NULL,"
+        " position BIGINT NOT NULL, kind TEXT NOT NULL, occurred_at TEXT NOT NULL,"
+        " user_id TEXT, message_id TEXT, body TEXT, by_user_id TEXT, item_id TEXT,"
+        " PRIMARY KEY (account_id, contact_id, position))",
+        # Replies: their state, and the queue the delivery workers send from.
+        "CREATE TABLE IF NOT EXISTS sl_dispatches ("
+        " account_id TEXT NOT NULL, message_id TEXT NOT NULL, reply_id TEXT NOT NULL,"
+        " position BIGINT NOT NULL, user_id TEXT NOT NULL, body TEXT NOT NULL,"
+        " queued_at TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,"
+        " last_error TEXT, provider_id TEXT, next_attempt_at TEXT NOT NULL,"
+        " lease_owner TEXT, lease_until TEXT,"
+        " PRIMARY KEY (account_id, message_id, reply_id))",
+        "CREATE INDEX IF NOT EXISTS sl_dispatches_queued"
+        " ON sl_dispatches (position) WHERE status = 'queued'",
+        # The mail each hand-off sends to the user it was handed to.
+        "CREATE TABLE IF NOT EXISTS sl_handoff_mails ("
+        " account_id TEXT NOT NULL, message_id TEXT NOT NULL,"
+        " handoff_id TEXT NOT NULL, position BIGINT NOT NULL, status TEXT NOT NULL,"
+        " attempts INTEGER NOT NULL, next_attempt_at TEXT NOT NULL,"
+        " lease_owner TEXT, lease_until TEXT,"
+        " PRIMARY KEY (account_id, message_id, handoff_id))",
+        "CREATE INDEX IF NOT EXISTS sl_handoff_mails_pending"
+        " ON sl_handoff_mails (position) WHERE status = 'pending'",
     )
 
     TABLES = (
@@ -124,6 +169,11 @@ class ViewSchema(ViewBase):
         "ledger_index",
         "outbox",
         "alerts",
+        "inbox",
+        "holders",
+        "thread",
+        "dispatches",
+        "handoff_mails",
     )
 
     # Versions.
