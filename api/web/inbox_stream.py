@@ -116,7 +116,8 @@ def _pops(
     pops = []
     for position, d in found:
         ids = d.get("contact_ids") or []
-        handoff = _handoffs(d)[-1] if _handoffs(d) else None
+        # An alert of a hand-off is recorded at the hand-off's position.
+        handoff = next((h for h in _handoffs(d) if h.get("position") == position), None)
         by = (handoff or {}).get("by_user_id")
         pops.append(
             (

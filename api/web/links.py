@@ -8,8 +8,12 @@ it up before its reader clicks.
 
 from __future__ import annotations
 
+import logging
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from smsledger.api.web.pages import (
@@ -24,7 +28,9 @@ from smsledger.api.web.pages import (
 from smsledger.api.web.sessions import Session
 from smsledger.api.web.signin import safe_next, sign_in_page
 from smsledger.domain.errors import DomainError
+from smsledger.ledger.application import Ledger
 
+log = logging.getLogger(__name__)
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 INBOX = "/inbox"
 
@@ -46,15 +52,18 @@ async def ask_for_link(request: Request, form: Form) -> Response:
             email=email,
             status=422,
         )
-    await run_in_threadpool(
-        ledger_of(request).mail_sign_in_links,
-        email,
-        base_url=_base_url(request),
-        next_path=next_url,
-    )
-    return _page(
+    response = _page(
         request, session, "link_sent.html", title="Check your mail", email=email
     )
+    # Mailed after the answer, so that how long it takes tells nothing either.
+    response.background = BackgroundTask(
+        _mail_links,
+        ledger_of(request),
+        email,
+        base_url=_base_url(request),
+        link_suffix="?" + urlencode({"next": next_url}) if next_url != INBOX else "",
+    )
+    return response
 
 
 @router.get("/sign-in/link/{token}")
@@ -79,9 +88,7 @@ async def use_link(token: str, request: Request, form: Form) -> Response:
         return sign_in_page(request, INBOX, link_error=_NO_COOKIE, status=400)
     check_csrf(session, form)
     try:
-        account_id, user_id = await run_in_threadpool(
-            ledger_of(request).use_sign_in_link, token
-        )
+        signed = await run_in_threadpool(ledger_of(request).use_sign_in_link, token)
     except DomainError:
         # Used, expired, unknown or altered: one answer, and a new link asked for.
         return sign_in_page(
@@ -94,7 +101,7 @@ async def use_link(token: str, request: Request, form: Form) -> Response:
             status=400,
         )
     response = see_other(safe_next(form.get("next"), INBOX))
-    store.write(request, response, session.signed_in(account_id, user_id))
+    store.write(request, response, session.signed_in(signed.account_id, signed.user_id))
     return response
 
 
@@ -104,6 +111,13 @@ def _page(
     response = render(request, template, None, 200, csrf_token=session.csrf, **context)
     sessions(request).write(request, response, session)
     return response
+
+
+def _mail_links(ledger: Ledger, email: str, **options: str) -> None:
+    try:
+        ledger.mail_sign_in_links(email, **options)
+    except Exception:  # the visitor has their answer; the log has the cause
+        log.exception("sign-in links to an address were not mailed")
 
 
 def _base_url(request: Request) -> str:

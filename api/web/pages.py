@@ -20,7 +20,13 @@ from starlette.concurrency import run_in_threadpool
 
 from smsledger.api.web import words
 from smsledger.api.web.sessions import CSRF_FIELD, Session, Sessions
-from smsledger.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from smsledger.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+)
 from smsledger.ledger.application import AccountContext, Ledger
 
 templates = Environment(
@@ -239,6 +245,14 @@ class WebRoute(APIRoute):
                 404,
                 "Not found",
                 "There is nothing at this address in your account.",
+            )
+        except Forbidden:
+            return await _error(
+                request,
+                403,
+                "Not yours to act on",
+                "Someone else has this text now: only they can reply to it or"
+                " hand it on. Nothing was changed.",
             )
         except Conflict as error:
             return await _error(request, 409, "Not done", str(error))
