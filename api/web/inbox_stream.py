@@ -116,8 +116,7 @@ def _pops(
     pops = []
     for position, d in found:
         ids = d.get("contact_ids") or []
-        # An alert of a hand-off is recorded at the hand-off's position.
-        handoff = next((h for h in _handoffs(d) if h.get("position") == position), None)
+        handoff = _handoff_of(d, position, who.user_id)
         by = (handoff or {}).get("by_user_id")
         pops.append(
             (
@@ -140,3 +139,17 @@ def _pops(
 def _handoffs(decision: dict[str, Any]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = decision.get("handoffs") or []
     return found
+
+
+def _handoff_of(
+    decision: dict[str, Any], position: int, user_id: str
+) -> dict[str, Any] | None:
+    """The hand-off that made this alert: the one recorded at its position,
+    else the last one, if it was to this user; None for a routed message."""
+    handoffs = _handoffs(decision)
+    for handoff in handoffs:
+        if handoff.get("position") == position:
+            return handoff
+    if handoffs and handoffs[-1].get("to_user_id") == user_id:
+        return handoffs[-1]
+    return None
