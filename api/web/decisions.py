@@ -160,6 +160,7 @@ def _names(
                 (d.get("recipient") or {}).get("user_id"),
                 (d.get("evidence") or {}).get("user_id"),
                 (d.get("evidence") or {}).get("owner_user_id"),
+                (d.get("evidence") or {}).get("handed_off_by"),
             )
             if u
         )

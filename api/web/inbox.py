@@ -164,7 +164,7 @@ def _names(ledger: Ledger, who: Member, found: Any) -> dict[str, str]:
     ids = {
         (d.get("recipient") or {}).get("user_id"),
         (d.get("evidence") or {}).get("user_id"),
-        (d.get("evidence") or {}).get("by_user_id"),
+        (d.get("evidence") or {}).get("handed_off_by"),
         found.holder_user_id,
         *(e.user_id for e in found.thread),
         *(e.by_user_id for e in found.thread),

@@ -139,7 +139,8 @@ def explain(
             " active on the team had texted or called them."
         ).format(email, contact)
     elif rule == "handoff":
-        by = users.get(evidence.get("by_user_id", ""), "a colleague")
+        by_id = evidence.get("handed_off_by") or ""
+        by = users.get(by_id, by_id) or "a colleague"
         sentence = Markup(
             "Routed to {}, to whom {} handed {}'s earlier text on {}."
         ).format(who, by, contact, at)
