@@ -1,28 +1,32 @@
 """Screenshots of every page on a realistic month of texting, at a desktop's
-width and a phone's. With SCREENSHOTS_DIR set (scripts/screenshots sets it to
-docs/screenshots) they are kept there; else in the test's own directory."""
+width and a phone's: the console's, then the inbox as Ann Lee sees it (her
+inbox, a text popping in, one conversation and the hand-off dialog). With
+SCREENSHOTS_DIR set (scripts/screenshots sets it to docs/screenshots) they are
+kept there; else in the test's own directory."""
 
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,
     TIME_ZONE,
+    Account,
     Site,
     assert_fits,
     sign_in,
     start,
 )
-from tests.browser.realistic import build
+from tests.browser.realistic import SALES, build, phone
 
 PAGES = [
     ("messages", "/decisions"),
@@ -69,14 +73,29 @@ def alter_by_hand(site: Site, account_id: str, items: list[dict[str, Any]]) -> s
     return str(decision["message_id"])
 
 
-def test_screenshots_of_every_page(browser: Browser, realistic_site: Site, tmp_path):
-    site = realistic_site
-    out = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
-    out.mkdir(parents=True, exist_ok=True)
-    acme = site.new_account("Acme Sales")
-    build(acme, site.database_url)
+@pytest.fixture(scope="module")
+def acme_sales(realistic_site: Site) -> tuple[Account, list[dict[str, Any]]]:
+    """The month's account (its numbers are fixed: one per site) and its
+    decisions, newest first."""
+    acme = realistic_site.new_account("Acme Sales")
+    build(acme, realistic_site.database_url)
     with acme.api() as api:
         items = api.get("/v1/routing-decisions", params={"limit": 200}).json()["items"]
+    return acme, items
+
+
+def screenshots_dir(tmp_path: Path) -> Path:
+    out = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def test_screenshots_of_every_page(
+    browser: Browser, realistic_site: Site, acme_sales, tmp_path
+):
+    site = realistic_site
+    out = screenshots_dir(tmp_path)
+    acme, items = acme_sales
     routed = next(d for d in items if d["rule"] == "previous_sms")["message_id"]
     failed = next(d for d in items if (d["delivery"] or {}).get("email") == "failed")[
         "message_id"
@@ -105,5 +124,116 @@ def test_screenshots_of_every_page(browser: Browser, realistic_site: Site, tmp_p
         context.close()
 
     assert len(taken) == 2 * (len(PAGES) + 2)
+    for shot in taken:
+        assert shot.stat().st_size > 5_000, shot
+
+
+ANN = "ann"
+
+
+def ann_s_month(acme: Account, items: list[dict[str, Any]]) -> str:
+    """Enhanced inbound and Twilio on; Bob hands Ann a text of his; Ann
+    replied to her newest. Which conversation to show."""
+    acme.ok(
+        "PATCH",
+        "/v1/account",
+        {
+            "enhanced_inbound": True,
+            "twilio_account_sid": "AC" + "5" * 32,
+            "twilio_auth_token": "screenshots",
+        },
+    )
+    bob_s = next(d for d in items if (d["recipient"] or {}).get("user_id") == "bob")
+    acme.ok(
+        "POST",
+        f"/v1/routing-decisions/{bob_s['message_id']}/handoffs",
+        {
+            "to_user_id": ANN,
+            "by_user_id": "bob",
+            "note": "Asking about billing: that's your account now",
+        },
+    )
+    ann_s = [
+        d
+        for d in items
+        if (d["recipient"] or {}).get("user_id") == ANN and d["contact_ids"]
+    ]
+    shown = ann_s[0]["message_id"]
+    acme.ok(
+        "POST",
+        f"/v1/routing-decisions/{shown}/replies",
+        {"user_id": ANN, "body": "Sure, I'll send it again this afternoon."},
+    )
+    return str(shown)
+
+
+def sign_in_as_ann(page: Page, acme: Account, base: str) -> None:
+    link = acme.ok("POST", f"/v1/users/{ANN}/sign-in-links", {})["url"]
+    page.goto(link)
+    page.get_by_role("button", name="Open my inbox").click()
+    page.wait_for_url(base + "/inbox")
+
+
+def pop(page: Page, acme: Account, message_id: str) -> None:
+    """Jane Roe, whom Ann has just texted, answers: it pops."""
+    acme.ok(
+        "POST",
+        "/v1/interactions/sms",
+        {
+            "user_id": ANN,
+            "contact_id": "c100",
+            "to": phone(111),
+            "from": SALES,
+            "body": "Are you free for a call today?",
+        },
+    )
+    acme.ok(
+        "POST",
+        "/v1/inbound-sms",
+        {
+            "from": phone(111),
+            "to": SALES,
+            "body": "Yes! Call me at 4, I'm at my desk until 6.",
+            "message_id": message_id,
+            "received_at": datetime.now(UTC).isoformat(),
+        },
+    )
+    expect(page.locator(f".toast[data-message-id='{message_id}']")).to_be_visible()
+
+
+def test_screenshots_of_the_inbox(
+    browser: Browser, realistic_site, acme_sales, tmp_path
+):
+    site = realistic_site
+    out = screenshots_dir(tmp_path)
+    acme, items = acme_sales
+    shown = ann_s_month(acme, items)
+    older = [
+        d["message_id"] for d in items if (d["recipient"] or {}).get("user_id") == ANN
+    ][3:]
+    taken: list[Path] = []
+    for width, suffix in ((DESKTOP, ""), (PHONE, "-phone")):
+        context = browser.new_context(
+            viewport=width, timezone_id=TIME_ZONE, locale="en-US"
+        )
+        page = context.new_page()
+        sign_in_as_ann(page, acme, site.url)
+        for message_id in older:  # read long ago: only the newest are unread
+            page.goto(f"{site.url}/inbox/{message_id}")
+        page.goto(site.url + "/inbox")
+        taken.append(shoot(page, "inbox" + suffix, out))
+        pop(page, acme, f"SM-pop{suffix}")
+        taken.append(shoot(page, "inbox-pop" + suffix, out))
+        page.goto(f"{site.url}/inbox/{shown}")
+        if width == PHONE:
+            assert_fits(page)
+        taken.append(shoot(page, "conversation" + suffix, out))
+        page.get_by_role("link", name="Not mine: hand off").click()
+        page.get_by_label("Find a colleague").fill("b")
+        expect(page.get_by_role("dialog")).to_be_visible()
+        taken.append(shoot(page, "hand-off" + suffix, out))
+        context.close()
+
+    assert len(taken) == 8
     for shot in taken:
         assert shot.stat().st_size > 5_000, shot
