@@ -165,6 +165,8 @@ def _names(
             if u
         )
         user_ids.update(s["user_id"] for s in d.get("skipped") or [])
+        for h in d.get("handoffs") or []:
+            user_ids.update(u for u in (h.get("to_user_id"), h.get("by_user_id")) if u)
         contact_ids.update(d.get("contact_ids") or [])
     return browse.names(ledger, who.ctx, user_ids, contact_ids)
 
