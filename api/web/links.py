@@ -113,9 +113,9 @@ def _page(
     return response
 
 
-def _mail_links(ledger: Ledger, email: str, **options: str) -> None:
+def _mail_links(ledger: Ledger, email: str, base_url: str, link_suffix: str) -> None:
     try:
-        ledger.mail_sign_in_links(email, **options)
+        ledger.mail_sign_in_links(email, base_url=base_url, link_suffix=link_suffix)
     except Exception:  # the visitor has their answer; the log has the cause
         log.exception("sign-in links to an address were not mailed")
 

@@ -69,8 +69,8 @@ def mailed_link(maildir: Path, to: str) -> str:
         ):
             mail = message_from_bytes(path.read_bytes(), policy=policy.default)
             if str(mail["To"]) == to and mail["Subject"] == "Your sign-in link":
-                body = mail.get_body(preferencelist=("plain",)).get_content()
-                match = LINK.search(body)
+                body = mail.get_body(preferencelist=("plain",))
+                match = LINK.search(body.get_content()) if body else None
                 if match:
                     return match.group(0)
         return None

@@ -23,7 +23,7 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
-def maildir(tmp_path) -> Path:
+def maildir(tmp_path: Path) -> Path:
     return tmp_path / "mail"
 
 

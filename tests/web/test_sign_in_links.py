@@ -137,6 +137,7 @@ def mails(maildir: Path) -> list[dict[str, str]]:
     for path in sorted((maildir / "new").glob("*")) if maildir.exists() else []:
         mail = message_from_bytes(path.read_bytes(), policy=policy.default)
         body = mail.get_body(preferencelist=("plain",))
+        assert body is not None
         found.append({"to": str(mail["To"]), "body": body.get_content()})
     return found
 
@@ -174,7 +175,9 @@ def test_a_mailed_link_brings_its_reader_back_to_the_text(app, history, maildir)
     (mailed,) = [m for m in mails(maildir) if LINK.search(m["body"])]
     http = browser(app)
 
-    response = use_link(http, LINK.search(mailed["body"]).group(0))
+    url = LINK.search(mailed["body"])
+    assert url is not None
+    response = use_link(http, url.group(0))
 
     assert back == "%2Finbox%2FSM1"
     assert response.status_code == 303
