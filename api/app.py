@@ -23,6 +23,7 @@ from smsledger.api.routes import (
     api_keys,
     audit,
     contacts,
+    handoffs,
     health,
     inbound,
     interactions,
@@ -44,8 +45,9 @@ from smsledger.api.settings import Settings
 from smsledger.ledger.application import Ledger
 from smsledger.ledger.batch import Batcher
 from smsledger.ledger.delivery import DeliveryWorker
-from smsledger.ledger.mail import transport
 from smsledger.ledger.replicas import Replicas
+from smsledger.ledger.signin import Mailer
+from smsledger.ledger.sms import TwilioSender
 
 DESCRIPTION = """\
 Routes each inbound SMS to the team member who expects it, and records why.
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
     `hot=False` leaves every request to FastAPI (see `smsledger.api.hot`)."""
     settings = settings or Settings()
     ledger = Ledger(settings.database_url, settings.sealer())
+    ledger.mailer = Mailer(settings.mail_transport(), settings.mail_from)
     batcher = Batcher(ledger)
     worker = _delivery_worker(settings, ledger)
     replicas = Replicas(
@@ -143,6 +146,7 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
         alerts,
         contacts,
         numbers,
+        handoffs,
         audit,
         twilio,
         transfers,
@@ -158,9 +162,12 @@ def _delivery_worker(settings: Settings, ledger: Ledger) -> DeliveryWorker | Non
     """The worker that mails decisions from this process, unless it is off."""
     if not settings.delivery_worker:
         return None
-    smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url else None
     return DeliveryWorker(
-        ledger, transport(smtp_url, settings.maildir), mail_from=settings.mail_from
+        ledger,
+        settings.mail_transport(),
+        mail_from=settings.mail_from,
+        sms=TwilioSender(settings.twilio_api_url),
+        base_url=settings.public_base_url,
     )
 
 

@@ -24,6 +24,7 @@ from pydantic.json_schema import SkipJsonSchema
 from smsledger.domain.vocabulary import (
     DEFAULT_POLICY,
     DeliveryState,
+    DispatchState,
     NoteKind,
     Policy,
     Rule,
@@ -694,6 +695,15 @@ DECISION_EXAMPLE: dict[str, Any] = {
 }
 
 
+class Handoff(BaseModel):
+    handoff_id: str
+    to_user_id: str
+    to_email: str
+    by_user_id: str | None
+    note: str | None
+    at: datetime
+
+
 class Decision(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [DECISION_EXAMPLE]})
 
@@ -712,6 +722,69 @@ class Decision(BaseModel):
     position: int = Field(description="The ledger position the decision was made at.")
     explanation: str
     delivery: Delivery | None = None
+    handoffs: list[Handoff] | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="Its hand-offs, oldest first; absent until the first.",
+    )
+
+
+class HandoffRequest(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"to_user_id": "u-bob", "by_user_id": "u-ann", "note": "Bob's client"}
+            ]
+        }
+    )
+
+    to_user_id: Id
+    by_user_id: Id | None = None
+    note: (
+        Annotated[str, AfterValidator(_text), _at_most(1000), _string(1000)] | None
+    ) = None
+    handoff_id: Id | None = None
+
+
+class ReplyRequest(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"user_id": "u-ann", "body": "See you Tuesday at 10."}]
+        }
+    )
+
+    user_id: Id
+    body: SmsText
+    reply_id: Id | None = None
+
+
+class Reply(BaseModel):
+    reply_id: str
+    message_id: str
+    user_id: str
+    body: str
+    status: DispatchState
+    attempts: int = Field(description="Tries made so far.")
+    last_error: str | None = Field(
+        default=None, description="Why the last try did not send (Twilio's message)."
+    )
+    provider_id: str | None = Field(
+        default=None, description="Twilio's message SID, once it accepted the reply."
+    )
+    queued_at: datetime
+
+
+class ReplyList(BaseModel):
+    items: list[Reply]
+
+
+class SignInLinkRequest(Request):
+    send: StrictBool = Field(default=False, description="Also mail it to the user.")
+
+
+class SignInLink(BaseModel):
+    url: str
+    expires_at: datetime
 
 
 class DecisionPage(BaseModel):

@@ -7,9 +7,15 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from smsledger.ledger.mail import DEFAULT_MAIL_FROM, DEFAULT_MAILDIR
+from smsledger.ledger.mail import (
+    DEFAULT_MAIL_FROM,
+    DEFAULT_MAILDIR,
+    Transport,
+    transport,
+)
 from smsledger.ledger.sealing import Sealer
 from smsledger.ledger.secret import DEFAULT_SECRET_KEY_FILE, load_secret_key
+from smsledger.ledger.sms import DEFAULT_TWILIO_API_URL
 from smsledger.ledger.storage import DEFAULT_DATABASE_URL
 
 
@@ -42,6 +48,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     public_base_url: str | None = None
+    # Twilio's REST API, which replies are sent through; tests point it at a
+    # stand-in on loopback.
+    twilio_api_url: str = DEFAULT_TWILIO_API_URL
     workers: int = Field(
         default=1, ge=1, validation_alias=AliasChoices("WORKERS", "WEB_CONCURRENCY")
     )
@@ -88,6 +97,11 @@ class Settings(BaseSettings):
         given = self.secret_key_previous
         raw = given.get_secret_value() if given else ""
         return [key.strip() for key in raw.split(",") if key.strip()]
+
+    def mail_transport(self) -> Transport:
+        """SMTP_URL's server, or the Maildir."""
+        smtp_url = self.smtp_url.get_secret_value() if self.smtp_url else None
+        return transport(smtp_url, self.maildir)
 
     def sealer(self, create: bool = True) -> Sealer:
         """Seals provider secrets with `secret()`, opens them with it or a previous."""

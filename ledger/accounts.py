@@ -208,13 +208,18 @@ class AccountCommands(LedgerBase):
     def twilio_auth_token(self, account_id: str) -> str | None:
         """The account's Twilio auth token, opened; None if it has none, or
         if it cannot be opened with the keys given (which is logged)."""
-        sealed = self.view.secret(account_id, "twilio_auth_token")
+        return self.provider_secret(account_id, "twilio_auth_token")
+
+    def provider_secret(self, account_id: str, name: str) -> str | None:
+        """A provider secret of the account, opened; None if it has none, or
+        if it cannot be opened with the keys given (which is logged)."""
+        sealed = self.view.secret(account_id, name)
         if sealed is None:
             return None
         try:
             return self.sealer.open(sealed)
         except SecretUnreadable as error:
-            log.error("Twilio auth token of account %s: %s", account_id, error)
+            log.error("%s of account %s: %s", name, account_id, error)
             return None
 
     def change_account(self, account_id: str, **changes: Any) -> dict[str, Any]:

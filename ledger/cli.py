@@ -25,6 +25,7 @@ from smsledger.ledger.mail import transport
 from smsledger.ledger.progress import ProgressBar
 from smsledger.ledger.replicas import Replicas
 from smsledger.ledger.sealing import Sealer
+from smsledger.ledger.sms import TwilioSender
 from smsledger.ledger.transfer import export_to, import_from
 
 Command = Callable[[argparse.Namespace, Ledger], int]
@@ -83,7 +84,11 @@ def audit_what_if(args: argparse.Namespace, ledger: Ledger) -> int:
 def deliver(args: argparse.Namespace, ledger: Ledger) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     worker = DeliveryWorker(
-        ledger, transport(args.smtp_url, args.maildir), mail_from=args.mail_from
+        ledger,
+        transport(args.smtp_url, args.maildir),
+        mail_from=args.mail_from,
+        sms=TwilioSender(args.twilio_api_url),
+        base_url=args.public_base_url,
     )
     if args.once:
         while worker.run_once() == worker.batch:
@@ -197,7 +202,8 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
         )
         command.set_defaults(run=run)
     mail = groups.add_parser(
-        "deliver", help="mail routed decisions, as a process of its own"
+        "deliver",
+        help="mail routed decisions and send replies, as a process of its own",
     )
     mail.add_argument(
         "--smtp-url",
@@ -214,6 +220,16 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
         "--maildir",
         default=settings.maildir,
         help="where mails go without SMTP (default: $MAILDIR or %(default)s)",
+    )
+    mail.add_argument(
+        "--twilio-api-url",
+        default=settings.twilio_api_url,
+        help="Twilio's REST API, for replies (default: $TWILIO_API_URL or %(default)s)",
+    )
+    mail.add_argument(
+        "--public-base-url",
+        default=settings.public_base_url,
+        help="the inbox's URL, for the link in each mail (default: $PUBLIC_BASE_URL)",
     )
     mail.add_argument(
         "--once", action="store_true", help="send what is due now, then exit"

@@ -18,13 +18,15 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 from smsledger.ledger.application import Ledger
 from smsledger.ledger.mail import PermanentFailure, TransientFailure, Transport, compose
+from smsledger.ledger.sending import HandoffMails, Replies
+from smsledger.ledger.sms import TwilioSender
 from smsledger.ledger.storage import UNAVAILABLE
 from smsledger.ledger.telemetry import MAIL_TRIES
 from smsledger.projections.outbox import Claimed
@@ -67,6 +69,8 @@ class DeliveryWorker:
         transport: Transport,
         *,
         mail_from: str,
+        sms: TwilioSender | None = None,
+        base_url: str | None = None,
         batch: int = 10,
         lease: timedelta = LEASE,
         poll: float = 0.5,
@@ -83,33 +87,60 @@ class DeliveryWorker:
         self.clock = clock
         self.rand = rand
         self.fault = fault
+        self.base_url = base_url
         self.owner = uuid.uuid4().hex
+        # Beside the decisions' mails: hand-offs' mails, and replies.
+        self.lanes: list[HandoffMails | Replies] = [
+            HandoffMails(ledger, transport, mail_from, base_url, self._retry_at)
+        ]
+        if sms is not None:
+            self.lanes.append(Replies(ledger, sms, self._retry_at))
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
-        """Send the mails due now, one batch; how many were claimed."""
+        """Send what is due now, one batch of each kind; the most claimed of
+        one kind (the batch size when there may be more)."""
         now = self.clock()
-        claimed = self.ledger.outbox.claim(
-            self.owner, now, now + self.lease, self.batch
-        )
+        outbox = self.ledger.outbox
+        claimed = outbox.claim(self.owner, now, now + self.lease, self.batch)
         if claimed:
-            with self._heartbeat(claimed):
+            with self._heartbeat(
+                lambda until: outbox.renew_all(claimed, self.owner, until)
+            ):
                 for item in claimed:
                     self._deliver(item)
-        return len(claimed)
+        most = len(claimed)
+        for lane in self.lanes:
+            most = max(most, self._run_lane(lane, now))
+        return most
+
+    def _run_lane(self, lane: HandoffMails | Replies, now: datetime) -> int:
+        queue = lane.queue
+        items = queue.claim(self.owner, now, now + self.lease, self.batch)
+        if items:
+            with self._heartbeat(
+                lambda until: queue.renew_all(items, self.owner, until)
+            ):
+                for item in items:
+                    # As for mails: send only under a lease still our own.
+                    if queue.renew(item, self.owner, self.clock() + self.lease):
+                        lane.send(item)
+        return len(items)
+
+    def _retry_at(self, attempt: int) -> datetime:
+        return self.clock() + backoff(attempt, rand=self.rand)
 
     @contextmanager
-    def _heartbeat(self, claimed: Sequence[Claimed]) -> Iterator[None]:
-        """Renew the leases on `claimed` while the batch is being sent."""
+    def _heartbeat(self, renew_all: Callable[[datetime], None]) -> Iterator[None]:
+        """Renew the leases of a batch while it is being sent."""
         done = threading.Event()
 
         def beat() -> None:
             while not done.wait(self.lease.total_seconds() / 3):
                 try:
-                    until = self.clock() + self.lease
-                    self.ledger.outbox.renew_all(claimed, self.owner, until)
+                    renew_all(self.clock() + self.lease)
                 except Exception:
                     # Each mail's own renewal, just before it is sent, still
                     # says whether its lease held.
@@ -162,7 +193,11 @@ class DeliveryWorker:
         ]
         try:
             return compose(
-                decision, contacts, mail_from=self.mail_from, decided_at=item.routed_at
+                decision,
+                contacts,
+                mail_from=self.mail_from,
+                decided_at=item.routed_at,
+                base_url=self.base_url,
             )
         except Exception as error:
             # Made the same way on every try: no use trying for ever.

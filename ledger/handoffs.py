@@ -19,6 +19,7 @@ from smsledger.domain.decision import plain
 from smsledger.domain.dispatches import Dispatch
 from smsledger.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from smsledger.domain.inbound import InboundSms
+from smsledger.ledger import telemetry
 from smsledger.ledger.base import AccountContext, Saved, _required_text
 from smsledger.ledger.operations import Operations
 
@@ -99,6 +100,7 @@ class HandoffCommands(Operations):
                 if tries_left:
                     continue  # a worker or another hand-off was first: again
                 raise
+            telemetry.HANDOFFS.inc()
             return Saved(self.get_decision(ctx, message_id), created=True)
         raise AssertionError("unreachable")
 
@@ -131,6 +133,15 @@ class HandoffCommands(Operations):
                 handoff_id, permanent, error, retry_at
             ),
         )
+
+    def handoff_mail_attempts(
+        self, account_id: str, message_id: str, handoff_id: str
+    ) -> int:
+        """How often the hand-off's mail was tried."""
+        inbound: InboundSms = self.repository.get(
+            InboundSms.create_id(account_id, message_id)
+        )
+        return int(inbound.handoff_mail[handoff_id]["attempts"])
 
     def _change_inbound(
         self,
@@ -219,6 +230,13 @@ class HandoffCommands(Operations):
         ):
             raise NotFound(f"no decision for message {message_id!r}")
         return self.inbox_view.replies(inbound.account_id, message_id)
+
+    def dispatch(self, account_id: str, message_id: str, reply_id: str) -> Dispatch:
+        """A reply as the ledger holds it."""
+        dispatch: Dispatch = self.repository.get(
+            Dispatch.create_id(account_id, message_id, reply_id)
+        )
+        return dispatch
 
     def record_reply_sent(
         self, account_id: str, message_id: str, reply_id: str, provider_id: str

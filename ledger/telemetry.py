@@ -43,6 +43,14 @@ MAIL_TRIES_PER_MAIL = Histogram(
     buckets=(1, 2, 3, 5, 8, 13, 21),
 )
 
+REPLY_TRIES = Counter(
+    "smsledger_reply_tries",
+    "Tries to send a reply through Twilio, by outcome"
+    " (sent, transient: tried again later, permanent: refused with 4xx).",
+    ["outcome"],
+)
+HANDOFFS = Counter("smsledger_handoffs", "Messages handed from one user to another.")
+
 
 def decided(document: dict[str, Any]) -> None:
     """Count a new decision and log it: who got it and why, never what the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.domain import DomainEvent
@@ -15,6 +16,7 @@ from smsledger.domain.accounts import (
 )
 from smsledger.domain.contacts import Contact
 from smsledger.domain.decision import as_stored, recipient_email
+from smsledger.domain.dispatches import Dispatch
 from smsledger.domain.idempotency import IdempotencyKey
 from smsledger.domain.inbound import InboundSms
 from smsledger.domain.interactions import Interaction
@@ -22,6 +24,7 @@ from smsledger.domain.numbers import InboundNumber
 from smsledger.domain.routing import (
     note_slot,
 )
+from smsledger.domain.signin import SignInLink
 from smsledger.domain.users import User
 from smsledger.projections.schema import ViewSchema
 from smsledger.projections.view_base import Tx, time_key, to_json
@@ -81,12 +84,14 @@ class ViewFold(ViewSchema):
     # older note never displaces a newer one.
     UPSERT_NOTE = (
         "INSERT INTO sl_notes (account_id, contact_id, channel, actor,"
-        " interaction_id, kind, user_id, reply, occurred_at, position)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " interaction_id, kind, user_id, reply, occurred_at, position,"
+        " handed_off, handed_by)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (account_id, contact_id, channel, actor) DO UPDATE SET"
         " interaction_id = excluded.interaction_id, kind = excluded.kind,"
         " user_id = excluded.user_id, reply = excluded.reply,"
-        " occurred_at = excluded.occurred_at, position = excluded.position"
+        " occurred_at = excluded.occurred_at, position = excluded.position,"
+        " handed_off = excluded.handed_off, handed_by = excluded.handed_by"
         " WHERE (excluded.occurred_at, excluded.position)"
         " > (sl_notes.occurred_at, sl_notes.position)"
     )
@@ -129,6 +134,61 @@ class ViewFold(ViewSchema):
     INSERT_ALERT = (
         "INSERT INTO sl_alerts (account_id, user_id, position, message_id)"
         " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
+    )
+    SET_HANDOFFS: str  # the decision document's `handoffs`, without reading it
+    UPSERT_INBOX = (
+        "INSERT INTO sl_inbox (account_id, user_id, message_id, position,"
+        " reached_at, handoff_id, by_user_id, note)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (account_id, user_id, message_id) DO UPDATE SET"
+        " position = excluded.position, reached_at = excluded.reached_at,"
+        " handoff_id = excluded.handoff_id, by_user_id = excluded.by_user_id,"
+        " note = excluded.note"
+    )
+    UPSERT_HOLDER = (
+        "INSERT INTO sl_holders (account_id, message_id, user_id) VALUES (%s, %s, %s)"
+        " ON CONFLICT (account_id, message_id) DO UPDATE SET user_id = excluded.user_id"
+    )
+    INSERT_THREAD = (
+        "INSERT INTO sl_thread (account_id, contact_id, position, kind,"
+        " occurred_at, user_id, message_id, body, by_user_id, item_id)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+    )
+    INSERT_HANDOFF_MAIL = (
+        "INSERT INTO sl_handoff_mails (account_id, message_id, handoff_id, position,"
+        " status, attempts, next_attempt_at) VALUES (%s, %s, %s, %s, 'pending', 0, %s)"
+        " ON CONFLICT DO NOTHING"
+    )
+    RETRY_HANDOFF_MAIL = (
+        "UPDATE sl_handoff_mails SET attempts = %s, next_attempt_at = %s,"
+        " lease_owner = NULL, lease_until = NULL"
+        " WHERE account_id = %s AND message_id = %s AND handoff_id = %s"
+    )
+    CLOSE_HANDOFF_MAIL = (
+        "UPDATE sl_handoff_mails SET status = %s, attempts = %s,"
+        " lease_owner = NULL, lease_until = NULL"
+        " WHERE account_id = %s AND message_id = %s AND handoff_id = %s"
+    )
+    INSERT_DISPATCH = (
+        "INSERT INTO sl_dispatches (account_id, message_id, reply_id, position,"
+        " user_id, body, queued_at, status, attempts, next_attempt_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, 'queued', 0, %s)"
+        " ON CONFLICT DO NOTHING"
+    )
+    RETRY_DISPATCH = (
+        "UPDATE sl_dispatches SET attempts = %s, last_error = %s,"
+        " next_attempt_at = %s, lease_owner = NULL, lease_until = NULL"
+        " WHERE account_id = %s AND message_id = %s AND reply_id = %s"
+    )
+    CLOSE_DISPATCH = (
+        "UPDATE sl_dispatches SET status = %s, attempts = %s, provider_id = %s,"
+        " lease_owner = NULL, lease_until = NULL"
+        " WHERE account_id = %s AND message_id = %s AND reply_id = %s"
+    )
+    FAIL_DISPATCH = (
+        "UPDATE sl_dispatches SET status = 'failed', attempts = %s, last_error = %s,"
+        " lease_owner = NULL, lease_until = NULL"
+        " WHERE account_id = %s AND message_id = %s AND reply_id = %s"
     )
 
     # Fold.
@@ -232,22 +292,33 @@ class ViewFold(ViewSchema):
 
     def _note(self, tx: Tx, e: Any, position: int) -> None:
         user_id = getattr(e, "user_id", None)
-        channel, actor = note_slot(e.kind, user_id)
-        self._execute(
-            tx,
-            self.UPSERT_NOTE,
-            e.account_id,
-            e.contact_id,
-            channel,
-            actor,
-            e.interaction_id,
-            e.kind,
-            user_id,
-            getattr(e, "reply", None),
-            time_key(e.occurred_at),
-            position,
-        )
+        at = time_key(e.occurred_at)
+        reply = getattr(e, "reply", None)
+        self._keep_note(tx, e.account_id, e.contact_id, e.kind, user_id,
+                        e.interaction_id, reply, at, position)  # fmt: skip
         self._index_contact(tx, e, position)
+        x = self._execute
+        x(tx, self.INSERT_THREAD, e.account_id, e.contact_id, position, e.kind, at,
+          user_id, None, e.body, None, e.interaction_id)  # fmt: skip
+
+    def _keep_note(
+        self,
+        tx: Tx,
+        account_id: str,
+        contact_id: str,
+        kind: str,
+        user_id: str | None,
+        interaction_id: str,
+        reply: str | None,
+        at: str,
+        position: int,
+        handed_off: str | None = None,
+        handed_by: str | None = None,
+    ) -> None:
+        channel, actor = note_slot(kind, user_id)
+        self._execute(tx, self.UPSERT_NOTE, account_id, contact_id, channel, actor,
+                      interaction_id, kind, user_id, reply, at, position,
+                      handed_off, handed_by)  # fmt: skip
 
     def _number(self, tx: Tx, e: Any, position: int) -> None:
         self._execute(
@@ -300,6 +371,14 @@ class ViewFold(ViewSchema):
         user_id = d["recipient"].get("user_id")
         if d.get("alert") and user_id:
             x(tx, self.INSERT_ALERT, account_id, user_id, position, message_id)
+        if user_id:
+            x(tx, self.UPSERT_INBOX, account_id, user_id, message_id, position,
+              routed_at, None, None, None)  # fmt: skip
+            x(tx, self.UPSERT_HOLDER, account_id, message_id, user_id)
+        received = time_key(datetime.fromisoformat(d["received_at"]))
+        for contact_id in d["contact_ids"]:
+            x(tx, self.INSERT_THREAD, account_id, contact_id, position, "inbound",
+              received, None, message_id, d["body"], None, None)  # fmt: skip
 
     def _delivery_attempted(self, tx: Tx, e: Any, position: int) -> None:
         retry_at = time_key(e.retry_at)
@@ -328,6 +407,68 @@ class ViewFold(ViewSchema):
         self._execute(
             tx, self.SET_DELIVERY, to_json(delivery), e.account_id, e.message_id
         )
+
+    def _handed_off(self, tx: Tx, e: Any, position: int) -> None:
+        """A hand-off: the decision's list, a note on each of its contacts, the
+        new user's inbox, a mail and (enhanced inbound) an alert."""
+        x = self._execute
+        account_id, message_id, to = e.account_id, e.message_id, e.to_user_id
+        x(tx, self.SET_HANDOFFS, to_json(e.handoffs), account_id, message_id)
+        at = time_key(e.at)
+        for contact_id in e.contact_ids:
+            self._keep_note(tx, account_id, contact_id, "handoff", to, e.handoff_id,
+                            None, at, position, message_id, e.by_user_id)  # fmt: skip
+            x(tx, self.INSERT_INDEX, account_id, f"contact:{contact_id}", position)
+            x(tx, self.INSERT_THREAD, account_id, contact_id, position, "handoff",
+              at, to, message_id, e.note, e.by_user_id, e.handoff_id)  # fmt: skip
+        x(tx, self.UPSERT_INBOX, account_id, to, message_id, position, at,
+          e.handoff_id, e.by_user_id, e.note)  # fmt: skip
+        x(tx, self.UPSERT_HOLDER, account_id, message_id, to)
+        x(tx, self.INSERT_HANDOFF_MAIL, account_id, message_id, e.handoff_id,
+          position, at)  # fmt: skip
+        if e.alert:
+            x(tx, self.INSERT_ALERT, account_id, to, position, message_id)
+
+    def _handoff_mail_attempted(self, tx: Tx, e: Any, position: int) -> None:
+        self._execute(tx, self.RETRY_HANDOFF_MAIL, e.attempt, time_key(e.retry_at),
+                      e.account_id, e.message_id, e.handoff_id)  # fmt: skip
+
+    def _handoff_mailed(self, tx: Tx, e: Any, position: int) -> None:
+        self._execute(tx, self.CLOSE_HANDOFF_MAIL, "sent", e.attempts,
+                      e.account_id, e.message_id, e.handoff_id)  # fmt: skip
+
+    def _handoff_mail_failed(self, tx: Tx, e: Any, position: int) -> None:
+        self._execute(tx, self.CLOSE_HANDOFF_MAIL, "failed", e.attempts,
+                      e.account_id, e.message_id, e.handoff_id)  # fmt: skip
+
+    def _reply_queued(self, tx: Tx, e: Any, position: int) -> None:
+        x = self._execute
+        at = time_key(e.queued_at)
+        x(tx, self.INSERT_DISPATCH, e.account_id, e.message_id, e.reply_id,
+          position, e.user_id, e.body, at, at)  # fmt: skip
+        for contact_id in e.contact_ids:
+            x(tx, self.INSERT_THREAD, e.account_id, contact_id, position, "reply",
+              at, e.user_id, e.message_id, e.body, None, e.reply_id)  # fmt: skip
+
+    def _reply_attempted(self, tx: Tx, e: Any, position: int) -> None:
+        self._execute(tx, self.RETRY_DISPATCH, e.attempt, e.error,
+                      time_key(e.retry_at), e.account_id, e.message_id,
+                      e.reply_id)  # fmt: skip
+
+    def _reply_sent(self, tx: Tx, e: Any, position: int) -> None:
+        """Sent: its user's SMS note to each contact of the decision."""
+        x = self._execute
+        x(tx, self.CLOSE_DISPATCH, "sent", e.attempts, e.provider_id,
+          e.account_id, e.message_id, e.reply_id)  # fmt: skip
+        at = time_key(e.occurred_at)
+        for contact_id in e.contact_ids:
+            self._keep_note(tx, e.account_id, contact_id, "sms", e.user_id,
+                            e.reply_id, None, at, position)  # fmt: skip
+            x(tx, self.INSERT_INDEX, e.account_id, f"contact:{contact_id}", position)
+
+    def _reply_failed(self, tx: Tx, e: Any, position: int) -> None:
+        self._execute(tx, self.FAIL_DISPATCH, e.attempts, e.reason,
+                      e.account_id, e.message_id, e.reply_id)  # fmt: skip
 
     def _index_contact(self, tx: Tx, event: Any, position: int) -> None:
         key = f"contact:{event.contact_id}"
@@ -377,7 +518,16 @@ class ViewFold(ViewSchema):
         InboundSms.DeliveryAttempted: _delivery_attempted,
         InboundSms.Delivered: _delivered,
         InboundSms.DeliveryFailed: _delivery_failed,
+        InboundSms.HandedOff: _handed_off,
+        InboundSms.HandoffMailAttempted: _handoff_mail_attempted,
+        InboundSms.HandoffMailed: _handoff_mailed,
+        InboundSms.HandoffMailFailed: _handoff_mail_failed,
+        Dispatch.Queued: _reply_queued,
+        Dispatch.Attempted: _reply_attempted,
+        Dispatch.Sent: _reply_sent,
+        Dispatch.Failed: _reply_failed,
     }
+    # Sign-in links are read from their own aggregate, never from the view.
     IGNORED: frozenset[type[DomainEvent]] = frozenset(
-        {InboundSms.Received, IdempotencyKey.Used}
+        {InboundSms.Received, IdempotencyKey.Used, SignInLink.Issued, SignInLink.Used}
     )

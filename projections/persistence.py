@@ -101,6 +101,8 @@ class RoutingView(ViewQueries):
                     reply=row["reply"],
                     occurred_at=from_time_key(row["occurred_at"]),
                     position=int(row["position"]),
+                    handed_off=row["handed_off"],
+                    handed_by=row["handed_by"],
                 )
             )
             if row["email"] is not None:

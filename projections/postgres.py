@@ -89,6 +89,11 @@ class PostgresRoutingView(RoutingView):
     batch_tx = ArrayBatchTx
     KEYS = POSTGRES_KEYS
     CREATE_TABLES = (*RoutingView.CREATE_TABLES, *indexes(KEYS))
+    SET_HANDOFFS = (
+        "UPDATE sl_decisions"
+        " SET document = jsonb_set(document::jsonb, '{handoffs}', %s::jsonb)::text"
+        " WHERE account_id = %s AND message_id = %s"
+    )
     SET_DELIVERY = (
         "UPDATE sl_decisions"
         " SET document = jsonb_set(document::jsonb, '{delivery}', %s::jsonb)::text"

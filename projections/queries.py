@@ -241,7 +241,8 @@ class ViewQueries(ViewFold):
 
     SELECT_NOTES = (
         "SELECT n.contact_id, n.interaction_id, n.kind, n.user_id, n.reply,"
-        " n.occurred_at, n.position, u.email, u.name AS user_name, u.active"
+        " n.occurred_at, n.position, n.handed_off, n.handed_by,"
+        " u.email, u.name AS user_name, u.active"
         " FROM sl_notes n LEFT JOIN sl_users u"
         "  ON u.account_id = n.account_id AND u.user_id = n.user_id"
         " WHERE n.account_id = %s AND n.contact_id IN ("

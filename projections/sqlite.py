@@ -24,6 +24,10 @@ class SQLiteRoutingView(RoutingView):
         "SELECT name FROM sqlite_master WHERE type = 'table'"
         " AND (name LIKE 'sl%' OR name = 'smsledger_views')"
     )
+    SET_HANDOFFS = (
+        "UPDATE sl_decisions SET document = json_set(document, '$.handoffs', json(%s))"
+        " WHERE account_id = %s AND message_id = %s"
+    )
     SET_DELIVERY = (
         "UPDATE sl_decisions SET document = json_set(document, '$.delivery', json(%s))"
         " WHERE account_id = %s AND message_id = %s"

@@ -2,13 +2,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from smsledger.api import cursor
-from smsledger.api.deps import CurrentAccount, LedgerDep
+from smsledger.api.deps import CurrentAccount, LedgerDep, SettingsDep
 from smsledger.api.errors import documented
 from smsledger.api.routes import PageCursor, PageLimit, answer
-from smsledger.api.schemas import Id, User, UserPage, UserPut
+from smsledger.api.schemas import (
+    Id,
+    SignInLink,
+    SignInLinkRequest,
+    User,
+    UserPage,
+    UserPut,
+)
 from smsledger.ledger import browse
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
@@ -57,3 +64,25 @@ def list_users(
     items = browse.list_users(ledger, ctx, active, after, limit)
     last = items[-1]["user_id"] if len(items) == limit else None
     return {"items": items, "next_cursor": cursor.encode_key(last) if last else None}
+
+
+@router.post(
+    "/{user_id}/sign-in-links",
+    status_code=201,
+    response_model=SignInLink,
+    responses=documented(400, 401, 404, 413, 422),
+)
+def issue_sign_in_link(
+    user_id: UserId,
+    ctx: CurrentAccount,
+    ledger: LedgerDep,
+    settings: SettingsDep,
+    request: Request,
+    body: SignInLinkRequest | None = None,
+) -> dict[str, Any]:
+    """A link that signs the user in to the web inbox: once, within 15
+    minutes; with `send`, also mailed to them. 422 for an inactive user."""
+    base_url = settings.public_base_url or str(request.base_url)
+    send = body.send if body is not None else False
+    link = ledger.issue_sign_in_link(ctx, user_id, base_url=base_url, send=send)
+    return {"url": link.url, "expires_at": link.expires_at}

@@ -9,6 +9,7 @@ from smsledger.ledger.application import AccountContext, Ledger
 
 
 def apply_step(ledger: Ledger, ctx: AccountContext, step: dict[str, Any]) -> None:
+    """Record one step; an undated note happens when it is recorded."""
     ((kind, data),) = step.items()
     if kind == "number":
         ledger.put_number(ctx, data["number"], data["backup_email"], data.get("label"))
@@ -38,7 +39,23 @@ def apply_step(ledger: Ledger, ctx: AccountContext, step: dict[str, Any]) -> Non
             user_id=data.get("user_id"),
             reply=data.get("reply"),
             interaction_id=data.get("interaction_id"),
-            occurred_at=datetime.fromisoformat(data["occurred_at"]),
+            occurred_at=(
+                datetime.fromisoformat(data["occurred_at"])
+                if "occurred_at" in data
+                else None
+            ),
+        )
+    elif kind == "inbound":
+        ledger.route_inbound_sms(
+            ctx, data["from"], data["to"], data.get("body", "hello"), data["message_id"]
+        )
+    elif kind == "handoff":
+        ledger.hand_off(
+            ctx,
+            data["message_id"],
+            to_user_id=data["to_user_id"],
+            by_user_id=data.get("by_user_id"),
+            note=data.get("note"),
         )
     else:
         raise AssertionError(f"unknown step {kind}")
