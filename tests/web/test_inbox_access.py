@@ -63,7 +63,7 @@ def test_a_user_cannot_hand_off_or_reply_to_another_user_s_text(bob, history):
     decision = history.ok("get", "/v1/routing-decisions/SM1")
     assert not decision.get("handoffs")
     assert decision["recipient"]["user_id"] == "ann"
-    assert history.ok("get", "/v1/routing-decisions/SM1/replies") == []
+    assert history.ok("get", "/v1/routing-decisions/SM1/replies")["items"] == []
 
 
 def test_once_handed_on_a_text_is_read_only_to_its_first_holder(ann, bob, history):
@@ -78,7 +78,7 @@ def test_once_handed_on_a_text_is_read_only_to_its_first_holder(ann, bob, histor
 
     assert replied.status_code == 403
     assert again.status_code == 403
-    assert history.ok("get", "/v1/routing-decisions/SM1/replies") == []
+    assert history.ok("get", "/v1/routing-decisions/SM1/replies")["items"] == []
     assert len(history.ok("get", "/v1/routing-decisions/SM1")["handoffs"]) == 1
     bob_page = bob.http.get("/inbox/SM1")
     assert "Ann handed it to you" in bob_page.text
