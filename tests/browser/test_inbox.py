@@ -28,9 +28,10 @@ LINK = re.compile(r"https?://\S+/sign-in/link/\S+")
 POP_SECONDS = 1.0
 
 
-def team(site: Site, twilio: TwilioStandIn) -> tuple[Account, str, dict[str, str]]:
-    """An account with enhanced inbound and Twilio, Ann and Bob, and Jane Roe,
-    whom Ann texted last; its emails are its own, as the Maildir is shared."""
+def team(site: Site, twilio: TwilioStandIn) -> tuple[Account, str, str, dict[str, str]]:
+    """An account with enhanced inbound and Twilio (its SID is returned), Ann
+    and Bob, and Jane Roe, whom Ann texted last; its emails are its own, as
+    the Maildir is shared."""
     acme = site.new_account("Acme", enhanced_inbound=True)
     sid = twilio.new_account_sid()
     acme.ok(
@@ -57,7 +58,7 @@ def team(site: Site, twilio: TwilioStandIn) -> tuple[Account, str, dict[str, str
             "body": "Does Tuesday work for the demo?",
         },
     )
-    return acme, number, emails
+    return acme, sid, number, emails
 
 
 def mailed_link(maildir: Path, to: str) -> str:
@@ -110,7 +111,7 @@ def popped_within(page: Page, message_id: str, began: float) -> float:
 def test_sign_in_pop_hand_off_and_reply(
     browser: Browser, site: Site, twilio: TwilioStandIn
 ):
-    acme, number, emails = team(site, twilio)
+    acme, sid, number, emails = team(site, twilio)
     ann_context, ann = open_inbox(browser)
     bob_context, bob = open_inbox(browser)
     try:
@@ -155,7 +156,7 @@ def test_sign_in_pop_hand_off_and_reply(
         assert_accessible(ann)
         began = time.time()
         dialog.get_by_role("button", name="Hand off").click()
-        expect(ann.get_by_role("status").first).to_contain_text(
+        expect(ann.locator("p.notice")).to_contain_text(
             "You handed this text to Bob Stone"
         )
 
@@ -176,10 +177,12 @@ def test_sign_in_pop_hand_off_and_reply(
         bob.goto(site.url + "/inbox/SM-2")
         bob.get_by_label("Your text to Jane Roe").fill("10 is fine, see you then")
         bob.get_by_role("button", name="Send reply").click()
-        sent = wait_until(lambda: twilio.requests_for(acme_sid(acme)), timeout=15)
+        sent = wait_until(lambda: twilio.requests_for(sid), timeout=15)
         wait_until(
             lambda: (
-                acme.ok("GET", "/v1/routing-decisions/SM-2/replies")[0]["status"]
+                acme.ok("GET", "/v1/routing-decisions/SM-2/replies")["items"][0][
+                    "status"
+                ]
                 == "sent"
             ),
             timeout=15,
@@ -202,12 +205,7 @@ def test_sign_in_pop_hand_off_and_reply(
         )
         assert following["rule"] == "previous_sms"
         assert following["recipient"]["user_id"] == "bob"
-        assert len(twilio.requests_for(acme_sid(acme))) == 1
+        assert len(twilio.requests_for(sid)) == 1
     finally:
         ann_context.close()
         bob_context.close()
-
-
-def acme_sid(acme: Account) -> str:
-    sid: str = acme.ok("GET", "/v1/account")["twilio_account_sid"]
-    return sid
