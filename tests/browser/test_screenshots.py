@@ -51,9 +51,10 @@ def realistic_site(tmp_path_factory) -> Iterator[Site]:
     yield from start(f"sqlite:///{workdir}/ledger.db", workdir, DELIVERY_WORKER="false")
 
 
-def shoot(page: Page, name: str, out: Path) -> Path:
+def shoot(page: Page, name: str, out: Path, full_page: bool = True) -> Path:
+    """The whole page; or what the screen shows, for what floats over it."""
     path = out / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 
@@ -129,11 +130,15 @@ def test_screenshots_of_every_page(
 
 
 ANN = "ann"
+POPS = {
+    "": "Yes! Call me at 4, I'm at my desk until 6.",
+    "-phone": "Just landed. Call me in 10?",
+}
 
 
 def ann_s_month(acme: Account, items: list[dict[str, Any]]) -> str:
-    """Enhanced inbound and Twilio on; Bob hands Ann a text of his; Ann
-    replied to her newest. Which conversation to show."""
+    """Enhanced inbound and Twilio on; Bob hands Ann a text of his, which
+    she answers: the conversation to show."""
     acme.ok(
         "PATCH",
         "/v1/account",
@@ -150,19 +155,14 @@ def ann_s_month(acme: Account, items: list[dict[str, Any]]) -> str:
         {
             "to_user_id": ANN,
             "by_user_id": "bob",
-            "note": "Asking about billing: that's your account now",
+            "note": "Yours: I only covered for you last week",
         },
     )
-    ann_s = [
-        d
-        for d in items
-        if (d["recipient"] or {}).get("user_id") == ANN and d["contact_ids"]
-    ]
-    shown = ann_s[0]["message_id"]
+    shown = bob_s["message_id"]
     acme.ok(
         "POST",
         f"/v1/routing-decisions/{shown}/replies",
-        {"user_id": ANN, "body": "Sure, I'll send it again this afternoon."},
+        {"user_id": ANN, "body": "No problem, see you in a bit!"},
     )
     return str(shown)
 
@@ -174,7 +174,7 @@ def sign_in_as_ann(page: Page, acme: Account, base: str) -> None:
     page.wait_for_url(base + "/inbox")
 
 
-def pop(page: Page, acme: Account, message_id: str) -> None:
+def pop(page: Page, acme: Account, message_id: str, body: str) -> None:
     """Jane Roe, whom Ann has just texted, answers: it pops."""
     acme.ok(
         "POST",
@@ -193,7 +193,7 @@ def pop(page: Page, acme: Account, message_id: str) -> None:
         {
             "from": phone(111),
             "to": SALES,
-            "body": "Yes! Call me at 4, I'm at my desk until 6.",
+            "body": body,
             "message_id": message_id,
             "received_at": datetime.now(UTC).isoformat(),
         },
@@ -222,16 +222,16 @@ def test_screenshots_of_the_inbox(
             page.goto(f"{site.url}/inbox/{message_id}")
         page.goto(site.url + "/inbox")
         taken.append(shoot(page, "inbox" + suffix, out))
-        pop(page, acme, f"SM-pop{suffix}")
-        taken.append(shoot(page, "inbox-pop" + suffix, out))
+        pop(page, acme, f"SM-pop{suffix}", POPS[suffix])
+        taken.append(shoot(page, "inbox-pop" + suffix, out, full_page=False))
         page.goto(f"{site.url}/inbox/{shown}")
         if width == PHONE:
             assert_fits(page)
         taken.append(shoot(page, "conversation" + suffix, out))
         page.get_by_role("link", name="Not mine: hand off").click()
-        page.get_by_label("Find a colleague").fill("b")
+        page.get_by_label("Find a colleague").fill("d")
         expect(page.get_by_role("dialog")).to_be_visible()
-        taken.append(shoot(page, "hand-off" + suffix, out))
+        taken.append(shoot(page, "hand-off" + suffix, out, full_page=False))
         context.close()
 
     assert len(taken) == 8

@@ -127,6 +127,11 @@
     seen[event.lastEventId] = true;
     unread += 1;
     document.title = "(" + unread + ") " + title;
+    var counted = document.querySelector("[data-unread-count]");
+    if (counted) {
+      counted.textContent = unread + " unread";
+      counted.hidden = false;
+    }
     listed(pop);
     toast(pop);
     notify(pop);
