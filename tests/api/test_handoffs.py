@@ -16,8 +16,11 @@ def routed(acme: Tenant) -> Tenant:
     seed_case_one(acme)
     acme.ok("put", "/v1/users/bob", {"email": "bob@acme.test", "name": "Bob"})
     acme.ok("put", "/v1/users/cat", {"email": "cat@acme.test", "active": False})
-    acme.ok("post", "/v1/inbound-sms",
-            {"from": JANE, "to": NUMBER, "body": "Tuesday?", "message_id": "SM1"})  # fmt: skip
+    acme.ok(
+        "post",
+        "/v1/inbound-sms",
+        {"from": JANE, "to": NUMBER, "body": "Tuesday?", "message_id": "SM1"},
+    )
     return acme
 
 
@@ -58,8 +61,11 @@ def test_handoff_refused(routed: Tenant, to_user_id: str, status: int, fields) -
 
 
 def test_a_held_message_cannot_be_handed_off(routed: Tenant) -> None:
-    routed.ok("post", "/v1/inbound-sms",
-              {"from": JANE, "to": "+14155550177", "body": "hi", "message_id": "SM2"})  # fmt: skip
+    routed.ok(
+        "post",
+        "/v1/inbound-sms",
+        {"from": JANE, "to": "+14155550177", "body": "hi", "message_id": "SM2"},
+    )
     response = routed.post("/v1/routing-decisions/SM2/handoffs", {"to_user_id": "bob"})
     assert_problem(response, 409)
 
@@ -67,12 +73,16 @@ def test_a_held_message_cannot_be_handed_off(routed: Tenant) -> None:
 def test_an_unknown_senders_message_is_handed_off_without_a_note(
     routed: Tenant,
 ) -> None:
-    routed.ok("post", "/v1/inbound-sms",
-              {"from": STRANGER, "to": NUMBER, "body": "hi", "message_id": "SM3"})  # fmt: skip
+    routed.ok(
+        "post",
+        "/v1/inbound-sms",
+        {"from": STRANGER, "to": NUMBER, "body": "hi", "message_id": "SM3"},
+    )
     handed = routed.post("/v1/routing-decisions/SM3/handoffs", {"to_user_id": "bob"})
     assert handed.status_code == 201, handed.text
-    following = routed.ok("post", "/v1/inbound-sms",
-                          {"from": STRANGER, "to": NUMBER, "body": "again"})  # fmt: skip
+    following = routed.ok(
+        "post", "/v1/inbound-sms", {"from": STRANGER, "to": NUMBER, "body": "again"}
+    )
     assert following["rule"] == "unknown_sender"
 
 
@@ -90,8 +100,9 @@ def test_reply_needs_the_holder_and_a_provider(routed: Tenant) -> None:
         422,
         "twilio_account_sid",
     )
-    routed.ok("patch", "/v1/account",
-              {"twilio_account_sid": SID, "twilio_auth_token": TOKEN})  # fmt: skip
+    routed.ok(
+        "patch", "/v1/account", {"twilio_account_sid": SID, "twilio_auth_token": TOKEN}
+    )
     not_holder = routed.post(
         "/v1/routing-decisions/SM1/replies", {**body, "user_id": "bob"}
     )
@@ -103,8 +114,9 @@ def test_reply_needs_the_holder_and_a_provider(routed: Tenant) -> None:
     repeated = routed.post(
         "/v1/routing-decisions/SM1/replies", {**body, "reply_id": "r1"}
     )
-    changed = routed.post("/v1/routing-decisions/SM1/replies",
-                          {**body, "reply_id": "r1", "body": "No"})  # fmt: skip
+    changed = routed.post(
+        "/v1/routing-decisions/SM1/replies", {**body, "reply_id": "r1", "body": "No"}
+    )
 
     assert queued.status_code == 202, queued.text
     assert queued.json()["status"] == "queued"

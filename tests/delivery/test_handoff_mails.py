@@ -26,15 +26,32 @@ def test_each_handoff_is_mailed_once_to_its_user(
     ledger.put_user(team, "bob", "bob@acme.test", "Bob")
     ledger.put_user(team, "cat", "cat@acme.test", "Cat")
     ledger.route_inbound_sms(team, JANE, NUMBER, "Is Tuesday ok?", "SM1")
-    ledger.hand_off(team, "SM1", to_user_id="bob", by_user_id="ann",
-                    note="Bob books Tuesdays", handoff_id="h1")  # fmt: skip
-    again = ledger.hand_off(team, "SM1", to_user_id="bob", by_user_id="ann",
-                            note="Bob books Tuesdays", handoff_id="h1")  # fmt: skip
+    ledger.hand_off(
+        team,
+        "SM1",
+        to_user_id="bob",
+        by_user_id="ann",
+        note="Bob books Tuesdays",
+        handoff_id="h1",
+    )
+    again = ledger.hand_off(
+        team,
+        "SM1",
+        to_user_id="bob",
+        by_user_id="ann",
+        note="Bob books Tuesdays",
+        handoff_id="h1",
+    )
     assert not again.created
     ledger.hand_off(team, "SM1", to_user_id="cat", by_user_id="bob", handoff_id="h2")
     folder = tmp_path / "mail"
-    worker = DeliveryWorker(ledger, MaildirTransport(folder), mail_from="r@acme.test",
-                            clock=clock, base_url="https://sms.acme.test")  # fmt: skip
+    worker = DeliveryWorker(
+        ledger,
+        MaildirTransport(folder),
+        mail_from="r@acme.test",
+        clock=clock,
+        base_url="https://sms.acme.test",
+    )
 
     worker.run_once()
     worker.run_once()

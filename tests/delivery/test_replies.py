@@ -57,9 +57,12 @@ def reply_of(ledger: Ledger, ctx: AccountContext) -> dict:
 
 
 def test_reply_is_sent_once_and_is_then_the_users_sms_note(
-    ledger: Ledger, handed: AccountContext, twilio: TwilioStandIn, clock: Clock,
+    ledger: Ledger,
+    handed: AccountContext,
+    twilio: TwilioStandIn,
+    clock: Clock,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     twilio.start()
     queued = ledger.reply(handed, "SM1", user_id="bob", body="Tuesday is fine").value
     assert queued["status"] == "queued"
@@ -80,9 +83,12 @@ def test_reply_is_sent_once_and_is_then_the_users_sms_note(
 
 
 def test_reply_refused_by_twilio_fails_with_its_message_and_makes_no_note(
-    ledger: Ledger, handed: AccountContext, twilio: TwilioStandIn, clock: Clock,
+    ledger: Ledger,
+    handed: AccountContext,
+    twilio: TwilioStandIn,
+    clock: Clock,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     twilio.refusal = REFUSAL
     twilio.start()
     ledger.reply(handed, "SM1", user_id="bob", body="Tuesday is fine")
@@ -101,9 +107,12 @@ def test_reply_refused_by_twilio_fails_with_its_message_and_makes_no_note(
 
 
 def test_reply_sent_during_an_outage_goes_out_once_when_twilio_returns(
-    ledger: Ledger, handed: AccountContext, twilio: TwilioStandIn, clock: Clock,
+    ledger: Ledger,
+    handed: AccountContext,
+    twilio: TwilioStandIn,
+    clock: Clock,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     ledger.reply(handed, "SM1", user_id="bob", body="Tuesday is fine")
     sender = worker(ledger, twilio, clock, tmp_path)
 
