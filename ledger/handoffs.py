@@ -21,6 +21,7 @@ from smsledger.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from smsledger.domain.inbound import InboundSms
 from smsledger.ledger import telemetry
 from smsledger.ledger.base import AccountContext, Saved, _required_text
+from smsledger.ledger.mail import mail_id
 from smsledger.ledger.operations import Operations
 
 NOTE_MAX = 1000
@@ -59,8 +60,12 @@ class HandoffCommands(Operations):
         handoff_id: str | None = None,
         as_user: str | None = None,
         now: datetime | None = None,
+        mailed: bool = False,
     ) -> Saved:
-        """Hand a routed message to another active user of the account."""
+        """Hand a routed message to another active user of the account.
+
+        `mailed`: the hand-off's mail went out elsewhere (the source of an
+        import), so it is recorded sent in the same transaction."""
         note = (note or "").strip() or None
         if note is not None and len(note) > NOTE_MAX:
             raise InvalidInput("note", f"must be at most {NOTE_MAX} characters")
@@ -94,6 +99,9 @@ class HandoffCommands(Operations):
                 now or datetime.now(UTC),
                 alert=bool(account["enhanced_inbound"]),
             )
+            if mailed:
+                mail = mail_id(ctx.account_id, message_id, handoff_id)
+                inbound.record_handoff_mailed(handoff_id, mail)
             try:
                 self._save(inbound)
             except IntegrityError:
@@ -213,6 +221,33 @@ class HandoffCommands(Operations):
         except IntegrityError:
             found = self.repository.get(dispatch.id)
             return self._repeated_reply(found, user_id, body)
+        return Saved(_reply(dispatch), created=True)
+
+    def record_sent_reply(
+        self,
+        ctx: AccountContext,
+        message_id: str,
+        *,
+        reply_id: str,
+        user_id: str,
+        body: str,
+        provider_id: str,
+        sent_at: datetime,
+    ) -> Saved:
+        """A reply that went out elsewhere (the source of an import): queued
+        and sent in one transaction, so it is never sent from here."""
+        inbound = self._inbound(ctx, message_id)
+        found = self._find(
+            Dispatch, Dispatch.create_id(ctx.account_id, message_id, reply_id)
+        )
+        if found is not None:
+            return self._repeated_reply(found, user_id, body)
+        assert inbound.decision is not None
+        dispatch = Dispatch(ctx.account_id, message_id, reply_id, user_id, body,
+                            inbound.to, inbound.sender,
+                            list(inbound.decision["contact_ids"]), sent_at)  # fmt: skip
+        dispatch.record_sent(provider_id, sent_at)
+        self._save(dispatch)
         return Saved(_reply(dispatch), created=True)
 
     def _repeated_reply(self, found: Dispatch, user_id: str, body: str) -> Saved:
