@@ -145,6 +145,8 @@ class ViewSchema(ViewBase):
         " PRIMARY KEY (account_id, message_id, reply_id))",
         "CREATE INDEX IF NOT EXISTS sl_dispatches_queued"
         " ON sl_dispatches (position) WHERE status = 'queued'",
+        "CREATE INDEX IF NOT EXISTS sl_dispatches_failed"
+        " ON sl_dispatches (position) WHERE status = 'failed'",
         # The mail each hand-off sends to the user it was handed to.
         "CREATE TABLE IF NOT EXISTS sl_handoff_mails ("
         " account_id TEXT NOT NULL, message_id TEXT NOT NULL,"
@@ -154,6 +156,8 @@ class ViewSchema(ViewBase):
         " PRIMARY KEY (account_id, message_id, handoff_id))",
         "CREATE INDEX IF NOT EXISTS sl_handoff_mails_pending"
         " ON sl_handoff_mails (position) WHERE status = 'pending'",
+        "CREATE INDEX IF NOT EXISTS sl_handoff_mails_failed"
+        " ON sl_handoff_mails (position) WHERE status = 'failed'",
     )
 
     TABLES = (
