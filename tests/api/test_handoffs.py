@@ -127,3 +127,15 @@ def test_reply_needs_the_holder_and_a_provider(routed: Tenant) -> None:
     assert (listed["reply_id"], listed["status"]) == ("r1", "queued")
     routed.ok("post", "/v1/routing-decisions/SM1/handoffs", {"to_user_id": "bob"})
     assert_problem(routed.post("/v1/routing-decisions/SM1/replies", body), 409)
+
+
+def test_sign_in_link_route(routed: Tenant, globex: Tenant, tmp_path) -> None:
+    issued = routed.post("/v1/users/ann/sign-in-links", {})
+    assert issued.status_code == 201, issued.text
+    url = issued.json()["url"]
+    assert url.startswith("https://sms.example.com/sign-in/link/")
+    ledger = routed.client.app.state.ledger
+    token = url.rsplit("/", 1)[1]
+    assert ledger.use_sign_in_link(token).user_id == "ann"
+    assert_problem(globex.post("/v1/users/ann/sign-in-links", {}), 404)
+    assert_problem(routed.post("/v1/users/cat/sign-in-links", {}), 422, "user_id")
