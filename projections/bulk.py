@@ -27,13 +27,8 @@ from psycopg import ClientCursor
 
 from smsledger.projections.fold import writes
 from smsledger.projections.persistence import RoutingView
-from smsledger.projections.setwise import (
-    STAGE,
-    Layered,
-    Plans,
-    SetwiseWriter,
-    Stages,
-)
+from smsledger.projections.setwise import Layered, SetwiseWriter
+from smsledger.projections.setwise_plans import STAGE, Plans, Stages
 
 
 class Slot(int):

@@ -47,11 +47,8 @@ from smsledger.projections.outbox import carry_leases
 if TYPE_CHECKING:
     from smsledger.projections.backend import LedgerRecorder
 from smsledger.projections.persistence import RoutingView
-from smsledger.projections.setwise import (
-    Plans,
-    SetwiseWriter,
-    Stages,
-)
+from smsledger.projections.setwise import SetwiseWriter
+from smsledger.projections.setwise_plans import Plans, Stages
 
 Progress = Callable[[int, int], None]
 # A stored event as the rebuild reads it.

@@ -45,7 +45,8 @@ from smsledger.ledger.application import Ledger
 from smsledger.projections.browse import DecisionFilter
 from smsledger.projections.fold import writes
 from smsledger.projections.rebuild import EventDecoder
-from smsledger.projections.setwise import Plans, SetwiseWriter
+from smsledger.projections.setwise import SetwiseWriter
+from smsledger.projections.setwise_plans import Plans
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 
 from smsledger.projections import view_writes
 from smsledger.projections.fold import writes
-from smsledger.projections.setwise import Plans
+from smsledger.projections.setwise_plans import Plans
 from smsledger.projections.sqlite import SQLiteRoutingView
 from smsledger.projections.writers import statement
 from smsledger.projections.writes import Insert, Op, SetField, Update, Upsert
