@@ -24,7 +24,7 @@ from smsledger.domain.users import User
 from smsledger.projections import fold_decisions as decisions
 from smsledger.projections import fold_directory as directory
 from smsledger.projections.schema import ViewSchema
-from smsledger.projections.writers import BatchWriter, RowWriter
+from smsledger.projections.writers import BatchWriter, write_rows
 from smsledger.projections.writes import Write
 
 # How one event class is folded: the event and its position in, writes out.
@@ -90,5 +90,8 @@ class ViewFold(ViewSchema):
         batched: bool = False,
     ) -> None:
         """Fold events into one version, row by row or batched by table."""
-        writer = self.batch_writer if batched else RowWriter
-        writer(curs, version, self.statements).write_all(writes(events))
+        sql = self.statements.version(version)
+        if batched:
+            self.batch_writer(curs, sql).write_all(writes(events))
+        else:
+            write_rows(curs, sql, writes(events))

@@ -38,7 +38,7 @@ class ArrayWriter(BatchWriter):
             columns = list(zip(*rows, strict=True))
             types = _types_of(columns)
             if types is not None:
-                statement = _insert_arrays(op, self.version, types)
+                statement = _insert_arrays(op, self.sql.version, types)
                 self.curs.execute(statement, [list(c) for c in columns])
                 return
         super().write_run(op, rows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from itertools import groupby
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any
 
 from smsledger.projections.writes import (
@@ -72,53 +72,64 @@ def statement(op: Op, version: int, mark: str, set_field: str) -> str:
     return f"DELETE FROM {name} WHERE {where(op, marks)}"
 
 
+class Version(dict[Op, str]):
+    """Each operation's statement in one version, made when first asked."""
+
+    def __init__(self, version: int, mark: str, set_field: str) -> None:
+        super().__init__()
+        self.version, self.mark, self.set_field = version, mark, set_field
+
+    def __missing__(self, op: Op) -> str:
+        made = self[op] = statement(op, self.version, self.mark, self.set_field)
+        return made
+
+
 class Statements:
     """Each operation's statement in each version, made once."""
 
     def __init__(self, mark: str, set_field: str) -> None:
         self.mark = mark
         self.set_field = set_field
-        self.made: dict[tuple[Op, int], str] = {}
+        self.versions: dict[int, Version] = {}
 
-    def __call__(self, op: Op, version: int) -> str:
-        made = self.made.get((op, version))
+    def version(self, version: int) -> Version:
+        made = self.versions.get(version)
         if made is None:
-            made = statement(op, version, self.mark, self.set_field)
-            self.made[(op, version)] = made
+            made = self.versions[version] = Version(version, self.mark, self.set_field)
         return made
 
-
-class RowWriter:
-    """Sends each write as it is given, to one version of the view."""
-
-    def __init__(self, curs: Any, version: int, statements: Statements) -> None:
-        self.curs = curs
-        self.version = version
-        self.statements = statements
-
-    def write_all(self, writes: Iterable[Write]) -> None:
-        sql, version, execute = self.statements, self.version, self.curs.execute
-        for op, values in writes:
-            execute(sql(op, version), values)
+    def __call__(self, op: Op, version: int) -> str:
+        return self.version(version)[op]
 
 
-class BatchWriter(RowWriter):
+def write_rows(curs: Any, sql: Version, writes: Iterable[Write]) -> None:
+    """Send each write as it comes (SQLite's appends, a lone event's)."""
+    execute = curs.execute
+    for op, values in writes:
+        execute(sql[op], values)
+
+
+class BatchWriter:
     """Holds the writes and sends them table by table, a run of one operation
     as one `executemany`. The fold never reads, and writes to one table never
     depend on another table, so keeping each table's writes in order is
     enough."""
 
+    def __init__(self, curs: Any, sql: Version) -> None:
+        self.curs = curs
+        self.sql = sql
+
     def write_all(self, writes: Iterable[Write]) -> None:
         pending: dict[str, list[Write]] = {}
         for write in writes:
-            table = write.op.table
+            table = write[0].table
             held = pending.get(table)
             if held is None:
                 held = pending[table] = []
             held.append(write)
         for held in pending.values():
-            for op, run in groupby(held, key=attrgetter("op")):
+            for op, run in groupby(held, key=itemgetter(0)):
                 self.write_run(op, [values for _, values in run])
 
     def write_run(self, op: Op, rows: Sequence[tuple[Any, ...]]) -> None:
-        self.curs.executemany(self.statements(op, self.version), rows)
+        self.curs.executemany(self.sql[op], rows)

@@ -15,16 +15,9 @@ identity, so writers may cache what they make of each.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, NamedTuple
-
-
-class Write(NamedTuple):
-    """One write of the fold: an operation and the values it binds."""
-
-    op: Op
-    values: tuple[Any, ...]
+from typing import Any
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,6 +25,7 @@ class Op:
     """An operation on one table of the view; its subclasses say which."""
 
     table: str
+    _arity: int = field(init=False, repr=False)
 
     @cached_property
     def bound(self) -> tuple[str, ...]:
@@ -43,10 +37,14 @@ class Op:
         """The columns that pick the rows it touches -> their values' index."""
         raise NotImplementedError
 
+    def __post_init__(self) -> None:
+        # Checked at every call: a plain attribute costs it least.
+        object.__setattr__(self, "_arity", len(self.bound))
+
     def __call__(self, *values: Any) -> Write:
-        if len(values) != len(self.bound):
+        if len(values) != self._arity:
             raise TypeError(f"{self} binds {len(self.bound)} values, not {len(values)}")
-        return Write(self, values)
+        return (self, values)
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,6 +76,7 @@ class Upsert(Op):
     newer_by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         named = set(self.key) | set(self.update) | set(self.newer_by)
         if not named <= set(self.columns):
             raise ValueError(f"{self.table}: {named - set(self.columns)} not written")
@@ -140,6 +139,11 @@ class Delete(Op):
     @cached_property
     def keyed(self) -> dict[str, int]:
         return {c: i for i, c in enumerate(self.key)}
+
+
+# One write of the fold: an operation and the values it binds. A plain pair:
+# the fold makes one per row it writes, and a rebuild millions.
+Write = tuple[Op, tuple[Any, ...]]
 
 
 def table_name(table: str, version: int) -> str:
