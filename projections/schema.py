@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -217,14 +216,14 @@ class ViewSchema(ViewBase):
         """How far a version being built has folded, written with what it folded."""
         curs.execute(self.sql(self.RECORD_BUILD, 0), (version, position))
 
-    def tables_with_column(self, curs: Any, pattern: str, column: str) -> list[str]:
-        """The view's tables, of any version, named by the regular expression
-        `pattern` and having `column`."""
+    def tables_with_column(self, curs: Any, table: str, column: str) -> list[str]:
+        """The versions of one view table (`sl3_accounts`, ...) that have `column`."""
         curs.execute(self.SELECT_TABLES)
         names = sorted(row["name"] for row in curs.fetchall())
         found = []
         for name in names:
-            if re.fullmatch(pattern, name):
+            version, _, rest = name.removeprefix("sl").partition("_")
+            if version.isdigit() and rest == table:
                 curs.execute(self.SELECT_COLUMNS, (name,))
                 if column in {row["name"] for row in curs.fetchall()}:
                     found.append(name)
