@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fastapi import FastAPI
 
 from tests.api.conftest import JANE, NUMBER, Tenant, assert_problem, seed_case_one
 from tests.delivery.twilio_standin import SID, TOKEN
@@ -129,12 +130,12 @@ def test_reply_needs_the_holder_and_a_provider(routed: Tenant) -> None:
     assert_problem(routed.post("/v1/routing-decisions/SM1/replies", body), 409)
 
 
-def test_sign_in_link_route(routed: Tenant, globex: Tenant, tmp_path) -> None:
+def test_sign_in_link_route(routed: Tenant, globex: Tenant, app: FastAPI) -> None:
     issued = routed.post("/v1/users/ann/sign-in-links", {})
     assert issued.status_code == 201, issued.text
     url = issued.json()["url"]
     assert url.startswith("https://sms.example.com/sign-in/link/")
-    ledger = routed.client.app.state.ledger
+    ledger = app.state.ledger
     token = url.rsplit("/", 1)[1]
     assert ledger.use_sign_in_link(token).user_id == "ann"
     assert_problem(globex.post("/v1/users/ann/sign-in-links", {}), 404)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,7 +52,7 @@ def worker(
     )
 
 
-def reply_of(ledger: Ledger, ctx: AccountContext) -> dict:
+def reply_of(ledger: Ledger, ctx: AccountContext) -> dict[str, Any]:
     (reply,) = ledger.replies(ctx, "SM1")
     return reply
 
