@@ -32,14 +32,23 @@ class HandoffCommands(Operations):
             raise NotFound(f"no decision for message {message_id!r}")
         return inbound
 
-    def _check_holder(self, inbound: InboundSms, as_user: str | None) -> None:
-        """A user acting for themselves (a web session) must hold the message;
-        one it never reached is told it does not exist."""
+    def _check_reached(self, inbound: InboundSms, as_user: str | None) -> None:
+        """A user acting for themselves (a web session) is told that a message
+        that never reached them does not exist."""
         if as_user is None or inbound.holder == as_user:
             return
-        if not self.inbox_view.reached(inbound.account_id, as_user, inbound.message_id):
+        reached = self.inbox_view.reached(
+            inbound.account_id, as_user, inbound.message_id
+        )
+        if reached is None:
             raise NotFound(f"no decision for message {inbound.message_id!r}")
-        raise Forbidden(f"message {inbound.message_id!r} is not yours to act on")
+
+    def _check_holder(self, inbound: InboundSms, as_user: str | None) -> None:
+        """A user acting for themselves must hold the message (a retry of what
+        they did while they held it is answered before this is asked)."""
+        self._check_reached(inbound, as_user)
+        if as_user is not None and inbound.holder != as_user:
+            raise Forbidden(f"message {inbound.message_id!r} is not yours to act on")
 
     # Hand-offs.
 
@@ -66,7 +75,7 @@ class HandoffCommands(Operations):
         handoff_id = handoff_id or f"h-{uuid4().hex}"
         for tries_left in (2, 1, 0):
             inbound = self._inbound(ctx, message_id)
-            self._check_holder(inbound, as_user)
+            self._check_reached(inbound, as_user)
             if (known := inbound.find_handoff(handoff_id)) is not None:
                 said = (known["to_user_id"], known["by_user_id"], known["note"])
                 if said != (to_user_id, by_user_id, note):
@@ -74,6 +83,7 @@ class HandoffCommands(Operations):
                         f"hand-off {handoff_id!r} was recorded with other content"
                     )
                 return Saved(self.get_decision(ctx, message_id), created=False)
+            self._check_holder(inbound, as_user)
             user = self.view.user(ctx.account_id, to_user_id)
             if user is None or not user["active"]:
                 raise InvalidInput("to_user_id", f"no active user {to_user_id!r}")

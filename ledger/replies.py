@@ -12,7 +12,7 @@ from eventsourcing.persistence import IntegrityError
 
 from smsledger.domain.decision import plain
 from smsledger.domain.dispatches import Dispatch
-from smsledger.domain.errors import Conflict, InvalidInput, NotFound
+from smsledger.domain.errors import Conflict, InvalidInput
 from smsledger.ledger.base import AccountContext, Saved, _required_text
 from smsledger.ledger.handoffs import HandoffCommands
 
@@ -37,13 +37,14 @@ class ReplyCommands(HandoffCommands):
         if len(body) > BODY_MAX:
             raise InvalidInput("body", f"must be at most {BODY_MAX} characters")
         inbound = self._inbound(ctx, message_id)
-        self._check_holder(inbound, as_user)
+        self._check_reached(inbound, as_user)
         reply_id = reply_id or f"r-{uuid4().hex}"
         found = self._find(
             Dispatch, Dispatch.create_id(ctx.account_id, message_id, reply_id)
         )
         if found is not None:
             return self._repeated_reply(found, user_id, body)
+        self._check_holder(inbound, as_user)
         if inbound.holder != user_id:
             raise Conflict(f"message {message_id!r} is not {user_id}'s to answer")
         for name in ("twilio_account_sid", "twilio_auth_token"):
@@ -105,10 +106,7 @@ class ReplyCommands(HandoffCommands):
     ) -> list[dict[str, Any]]:
         """A message's replies, oldest first, with where each one stands."""
         inbound = self._inbound(ctx, message_id)
-        if as_user is not None and (
-            self.inbox_view.reached(ctx.account_id, as_user, message_id) is None
-        ):
-            raise NotFound(f"no decision for message {message_id!r}")
+        self._check_reached(inbound, as_user)
         return self.inbox_view.replies(inbound.account_id, message_id)
 
     def dispatch(self, account_id: str, message_id: str, reply_id: str) -> Dispatch:

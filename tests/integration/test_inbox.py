@@ -150,3 +150,14 @@ def test_colleagues_are_the_other_active_users_by_name(
     assert [c.user_id for c in everyone] == ["bob", "cat"]
     assert [c.user_id for c in ledger.colleagues(team, "ann", "MARSH")] == ["bob"]
     assert ledger.colleagues(team, "ann", "dan") == []
+
+
+def test_a_retried_handoff_answers_once_it_is_no_longer_the_users(
+    ledger: Ledger, team: AccountContext
+) -> None:
+    first = ledger.hand_off(team, "SM1", to_user_id="bob", by_user_id="ann",
+                            handoff_id="h1", as_user="ann")  # fmt: skip
+    again = ledger.hand_off(team, "SM1", to_user_id="bob", by_user_id="ann",
+                            handoff_id="h1", as_user="ann")  # fmt: skip
+    assert again.value == first.value
+    assert not again.created
