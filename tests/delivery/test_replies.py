@@ -4,6 +4,7 @@ are their user's SMS note; a stand-in on loopback checks each request."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +134,17 @@ def test_reply_sent_during_an_outage_goes_out_once_when_twilio_returns(
     assert len(twilio.received) == 1
     sent = reply_of(ledger, handed)
     assert (sent["status"], sent["attempts"]) == ("sent", 2)
+
+
+def test_a_replys_lease_survives_the_rebuild_switch(
+    ledger: Ledger, handed: AccountContext, clock: Clock
+) -> None:
+    ledger.reply(handed, "SM1", user_id="bob", body="Tuesday is fine")
+    queue, until = ledger.dispatches, clock() + timedelta(seconds=5)
+    (item,) = queue.claim("first", clock(), until, 10)
+
+    ledger.rebuild_views()
+
+    assert queue.claim("second", clock(), until, 10) == []
+    assert queue.renew(item, "first", until)
+    assert ledger.handoff_mails.claim("second", clock(), until, 10) != []
