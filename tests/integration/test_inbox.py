@@ -161,3 +161,24 @@ def test_a_retried_handoff_answers_once_it_is_no_longer_the_users(
                             handoff_id="h1", as_user="ann")  # fmt: skip
     assert again.value == first.value
     assert not again.created
+
+
+def test_an_unknown_senders_conversation_is_its_message_and_what_followed(
+    ledger: Ledger, team: AccountContext
+) -> None:
+    ledger.change_account(team.account_id, twilio_account_sid=SID,
+                          twilio_auth_token=TOKEN)  # fmt: skip
+    ledger.route_inbound_sms(team, STRANGER, NUMBER, "Who is this?", "SM2")
+    ledger.hand_off(team, "SM2", to_user_id="bob", note="Yours?")
+    ledger.reply(team, "SM2", user_id="bob", body="Bob at Acme")
+
+    seen = ledger.conversation(team, "bob", "SM2")
+
+    assert seen.contacts == []
+    assert [(e.kind, e.text) for e in seen.thread] == [
+        ("inbound", "Who is this?"),
+        ("handoff", "Yours?"),
+        ("reply", "Bob at Acme"),
+    ]
+    assert seen.thread[0].current
+    assert seen.explanation == 'A colleague handed it to you with the note "Yours?".'
