@@ -114,8 +114,8 @@ class ViewSchema(ViewBase):
         " account_id TEXT NOT NULL, user_id TEXT NOT NULL,"
         " position BIGINT NOT NULL, message_id TEXT NOT NULL,"
         " PRIMARY KEY (account_id, user_id, position))",
-        # Who can sign in by mail: a user's address, in any account.
-        "CREATE INDEX IF NOT EXISTS sl_users_by_email ON sl_users (email)",
+        # Who can sign in by mail: a user's address, in any account, in any case.
+        "CREATE INDEX IF NOT EXISTS sl_users_by_email ON sl_users (lower(email))",
         # The inbox: each message routed or handed to a user, as of the last
         # time it reached them; and who holds each message now.
         "CREATE TABLE IF NOT EXISTS sl_inbox ("

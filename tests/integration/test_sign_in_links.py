@@ -117,7 +117,7 @@ def test_links_are_mailed_to_every_active_user_with_the_address(
     ledger.put_user(globex, "ann-g", "ann@acme.test", "Ann at Globex")
     ledger.put_user(globex, "old", "old@acme.test", active=False)
 
-    assert ledger.mail_sign_in_links("ann@acme.test", base_url=BASE) == 2
+    assert ledger.mail_sign_in_links(" Ann@ACME.test ", base_url=BASE) == 2
     assert ledger.mail_sign_in_links("old@acme.test", base_url=BASE) == 0
     assert ledger.mail_sign_in_links("nobody@acme.test", base_url=BASE) == 0
 
