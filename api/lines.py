@@ -26,6 +26,7 @@ from smsledger.api.schemas import (
     NumberPut,
     Request,
     SmsNote,
+    SmsText,
     Text,
     UserPut,
 )
@@ -95,6 +96,28 @@ class InboundSmsLine(InboundSms):
     delivery: Delivery | None = None
 
 
+class HandoffLine(Request):
+    """A hand-off, recorded again at its time; its mail is not sent again."""
+
+    message_id: Id
+    handoff_id: Id
+    to_user_id: Id
+    by_user_id: Id | None = None
+    note: Text | None = None
+    at: Moment
+
+
+class ReplyLine(Request):
+    """A reply the source sent: recorded as sent, never sent again."""
+
+    message_id: Id
+    reply_id: Id
+    user_id: Id
+    body: SmsText
+    provider_id: Text
+    sent_at: Moment
+
+
 class DerivedLine(BaseModel):
     """An event the import makes itself from an earlier line: a held message
     routed once its number was configured, a mail's tries. Read, not applied."""
@@ -117,6 +140,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "number_released": NumberReleasedLine,
     **NOTE_TYPES,
     "inbound_sms": InboundSmsLine,
+    "handoff": HandoffLine,
+    "reply": ReplyLine,
     "released": DerivedLine,
     "delivery": DerivedLine,
 }

@@ -178,6 +178,36 @@ class DatabaseGauges(Collector):
             now.most_tries_pending,
         )
         yield _gauge(
+            "smsledger_handoff_mail_pending",
+            "Mails of hand-offs waiting to be sent to the user handed to.",
+            now.handoff_mail_pending,
+        )
+        yield _gauge(
+            "smsledger_handoff_mail_failed",
+            "Mails of hand-offs given up on (refused for good).",
+            now.handoff_mail_failed,
+        )
+        yield _gauge(
+            "smsledger_replies_queued",
+            "Replies waiting to be sent through Twilio.",
+            now.replies_queued,
+        )
+        yield _gauge(
+            "smsledger_replies_failed",
+            "Replies Twilio refused (4xx) on every try; they stay until handled.",
+            now.replies_failed,
+        )
+        waited = (
+            (datetime.now(UTC) - now.oldest_queued_reply).total_seconds()
+            if now.oldest_queued_reply
+            else 0.0
+        )
+        yield _gauge(
+            "smsledger_replies_oldest_queued_age_seconds",
+            "How long ago the oldest reply still waiting was asked for; 0 if none.",
+            max(0.0, waited),
+        )
+        yield _gauge(
             "smsledger_held_messages",
             "Inbound SMS held because their number is not configured.",
             now.held,

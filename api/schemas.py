@@ -758,7 +758,22 @@ class ReplyRequest(Request):
     reply_id: Id | None = None
 
 
+REPLY_EXAMPLE: dict[str, Any] = {
+    "reply_id": "r-1",
+    "message_id": "SM0001",
+    "user_id": "u-bob",
+    "body": "See you Tuesday at 10.",
+    "status": "sent",
+    "attempts": 1,
+    "last_error": None,
+    "provider_id": "SM5f3a0c9d2b7e4a1c8f6d0e2b4a6c8e0f",
+    "queued_at": "2026-11-26T15:10:00Z",
+}
+
+
 class Reply(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [REPLY_EXAMPLE]})
+
     reply_id: str
     message_id: str
     user_id: str
@@ -775,14 +790,31 @@ class Reply(BaseModel):
 
 
 class ReplyList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [REPLY_EXAMPLE]}]}
+    )
+
     items: list[Reply]
 
 
 class SignInLinkRequest(Request):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"send": True}]})
+
     send: StrictBool = Field(default=False, description="Also mail it to the user.")
 
 
 class SignInLink(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://sms.example.com/sign-in/link/3q2-7wN...",
+                    "expires_at": "2026-11-26T15:25:00Z",
+                }
+            ]
+        }
+    )
+
     url: str
     expires_at: datetime
 

@@ -2,8 +2,9 @@
 
 The verbs live by job: `ledger/accounts.py` (accounts, keys, secrets),
 `ledger/directory.py` (users, contacts, numbers), `ledger/routing.py` (notes,
-inbound SMS, delivery), `ledger/operations.py` (replay, what-if, status,
-rebuild, readiness), `ledger/handoffs.py` (hand-offs, replies),
+inbound SMS), `ledger/outcomes.py` (delivery, decisions read back),
+`ledger/operations.py` (replay, what-if, status, rebuild, readiness),
+`ledger/handoffs.py` (hand-offs), `ledger/replies.py` (replies),
 `ledger/signin.py` (sign-in links), `ledger/inbox.py` (the inbox's reads), on
 the groundwork of `ledger/base.py`.
 """

@@ -27,6 +27,7 @@ from eventsourcing.domain import DomainEvent
 
 from smsledger.domain.accounts import Account
 from smsledger.domain.contacts import Contact
+from smsledger.domain.dispatches import Dispatch
 from smsledger.domain.inbound import InboundSms
 from smsledger.domain.interactions import Interaction
 from smsledger.domain.numbers import InboundNumber
@@ -252,7 +253,22 @@ Lines.FIELDS = {
     InboundSms.DeliveryAttempted: Lines._delivery,
     InboundSms.Delivered: Lines._delivery,
     InboundSms.DeliveryFailed: Lines._delivery,
+    # A hand-off travels without its mail, which an import never sends
+    # again; a reply travels once sent, as its note: one not sent is the
+    # source's to send, and one that failed made no note.
+    InboundSms.HandedOff: lambda lines, e: _handoff(e),
+    Dispatch.Sent: lambda lines, e: _reply(e),
 }
+
+
+def _handoff(e: dict[str, Any]) -> dict[str, Any]:
+    keys = ("message_id", "handoff_id", "to_user_id", "by_user_id", "note", "at")
+    return {"type": "handoff", **{k: e[k] for k in keys}}
+
+
+def _reply(e: dict[str, Any]) -> dict[str, Any]:
+    keys = ("message_id", "reply_id", "user_id", "body", "provider_id")
+    return {"type": "reply", **{k: e[k] for k in keys}, "sent_at": e["occurred_at"]}
 
 
 def _no_line(e: dict[str, Any]) -> None:

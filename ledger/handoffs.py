@@ -1,31 +1,26 @@
-"""The ledger's verbs for hand-offs and replies (ROUTING.md, "not mine").
+"""The ledger's verbs for hand-offs (ROUTING.md, "not mine").
 
 A hand-off is recorded on the message's own aggregate, so that two hand-offs
 of one message are serialised by the ledger: the second sees the first's
-holder. A reply is a `Dispatch`, queued in the request's own transaction and
-sent later by the delivery workers.
+holder.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 from uuid import uuid4
 
 from eventsourcing.persistence import IntegrityError
 
-from smsledger.domain.decision import plain
-from smsledger.domain.dispatches import Dispatch
 from smsledger.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from smsledger.domain.inbound import InboundSms
 from smsledger.ledger import telemetry
-from smsledger.ledger.base import AccountContext, Saved, _required_text
+from smsledger.ledger.base import AccountContext, Saved
+from smsledger.ledger.mail import mail_id
 from smsledger.ledger.operations import Operations
 
 NOTE_MAX = 1000
-# Twilio's own limit on a message body.
-BODY_MAX = 1600
 
 
 class HandoffCommands(Operations):
@@ -37,14 +32,23 @@ class HandoffCommands(Operations):
             raise NotFound(f"no decision for message {message_id!r}")
         return inbound
 
-    def _check_holder(self, inbound: InboundSms, as_user: str | None) -> None:
-        """A user acting for themselves (a web session) must hold the message;
-        one it never reached is told it does not exist."""
+    def _check_reached(self, inbound: InboundSms, as_user: str | None) -> None:
+        """A user acting for themselves (a web session) is told that a message
+        that never reached them does not exist."""
         if as_user is None or inbound.holder == as_user:
             return
-        if not self.inbox_view.reached(inbound.account_id, as_user, inbound.message_id):
+        reached = self.inbox_view.reached(
+            inbound.account_id, as_user, inbound.message_id
+        )
+        if reached is None:
             raise NotFound(f"no decision for message {inbound.message_id!r}")
-        raise Forbidden(f"message {inbound.message_id!r} is not yours to act on")
+
+    def _check_holder(self, inbound: InboundSms, as_user: str | None) -> None:
+        """A user acting for themselves must hold the message (a retry of what
+        they did while they held it is answered before this is asked)."""
+        self._check_reached(inbound, as_user)
+        if as_user is not None and inbound.holder != as_user:
+            raise Forbidden(f"message {inbound.message_id!r} is not yours to act on")
 
     # Hand-offs.
 
@@ -59,15 +63,19 @@ class HandoffCommands(Operations):
         handoff_id: str | None = None,
         as_user: str | None = None,
         now: datetime | None = None,
+        mailed: bool = False,
     ) -> Saved:
-        """Hand a routed message to another active user of the account."""
+        """Hand a routed message to another active user of the account.
+
+        `mailed`: the hand-off's mail went out elsewhere (the source of an
+        import), so it is recorded sent in the same transaction."""
         note = (note or "").strip() or None
         if note is not None and len(note) > NOTE_MAX:
             raise InvalidInput("note", f"must be at most {NOTE_MAX} characters")
         handoff_id = handoff_id or f"h-{uuid4().hex}"
         for tries_left in (2, 1, 0):
             inbound = self._inbound(ctx, message_id)
-            self._check_holder(inbound, as_user)
+            self._check_reached(inbound, as_user)
             if (known := inbound.find_handoff(handoff_id)) is not None:
                 said = (known["to_user_id"], known["by_user_id"], known["note"])
                 if said != (to_user_id, by_user_id, note):
@@ -75,6 +83,7 @@ class HandoffCommands(Operations):
                         f"hand-off {handoff_id!r} was recorded with other content"
                     )
                 return Saved(self.get_decision(ctx, message_id), created=False)
+            self._check_holder(inbound, as_user)
             user = self.view.user(ctx.account_id, to_user_id)
             if user is None or not user["active"]:
                 raise InvalidInput("to_user_id", f"no active user {to_user_id!r}")
@@ -94,6 +103,9 @@ class HandoffCommands(Operations):
                 now or datetime.now(UTC),
                 alert=bool(account["enhanced_inbound"]),
             )
+            if mailed:
+                mail = mail_id(ctx.account_id, message_id, handoff_id)
+                inbound.record_handoff_mailed(handoff_id, mail)
             try:
                 self._save(inbound)
             except IntegrityError:
@@ -165,130 +177,3 @@ class HandoffCommands(Operations):
                     raise
             else:
                 return
-
-    # Replies.
-
-    def reply(
-        self,
-        ctx: AccountContext,
-        message_id: str,
-        *,
-        user_id: str,
-        body: str,
-        reply_id: str | None = None,
-        as_user: str | None = None,
-        now: datetime | None = None,
-    ) -> Saved:
-        """Queue a reply from the message's holder to its sender."""
-        body = _required_text(body, "body")
-        if len(body) > BODY_MAX:
-            raise InvalidInput("body", f"must be at most {BODY_MAX} characters")
-        inbound = self._inbound(ctx, message_id)
-        self._check_holder(inbound, as_user)
-        reply_id = reply_id or f"r-{uuid4().hex}"
-        found = self._find(
-            Dispatch, Dispatch.create_id(ctx.account_id, message_id, reply_id)
-        )
-        if found is not None:
-            return self._repeated_reply(found, user_id, body)
-        if inbound.holder != user_id:
-            raise Conflict(f"message {message_id!r} is not {user_id}'s to answer")
-        for name in ("twilio_account_sid", "twilio_auth_token"):
-            if self.view.secret(ctx.account_id, name) is None:
-                raise InvalidInput(name, "the account has no SMS provider set")
-        assert inbound.decision is not None
-        dispatch = Dispatch(
-            account_id=ctx.account_id,
-            message_id=message_id,
-            reply_id=reply_id,
-            user_id=user_id,
-            body=body,
-            from_number=inbound.to,
-            to=inbound.sender,
-            contact_ids=list(inbound.decision["contact_ids"]),
-            queued_at=now or datetime.now(UTC),
-        )
-        try:
-            self._save(dispatch)
-        except IntegrityError:
-            found = self.repository.get(dispatch.id)
-            return self._repeated_reply(found, user_id, body)
-        return Saved(_reply(dispatch), created=True)
-
-    def _repeated_reply(self, found: Dispatch, user_id: str, body: str) -> Saved:
-        if not found.same_as(user_id, body):
-            raise Conflict(f"reply {found.reply_id!r} was recorded with other content")
-        return Saved(_reply(found), created=False)
-
-    def replies(
-        self, ctx: AccountContext, message_id: str, as_user: str | None = None
-    ) -> list[dict[str, Any]]:
-        """A message's replies, oldest first, with where each one stands."""
-        inbound = self._inbound(ctx, message_id)
-        if as_user is not None and (
-            self.inbox_view.reached(ctx.account_id, as_user, message_id) is None
-        ):
-            raise NotFound(f"no decision for message {message_id!r}")
-        return self.inbox_view.replies(inbound.account_id, message_id)
-
-    def dispatch(self, account_id: str, message_id: str, reply_id: str) -> Dispatch:
-        """A reply as the ledger holds it."""
-        dispatch: Dispatch = self.repository.get(
-            Dispatch.create_id(account_id, message_id, reply_id)
-        )
-        return dispatch
-
-    def record_reply_sent(
-        self, account_id: str, message_id: str, reply_id: str, provider_id: str
-    ) -> None:
-        """The provider accepted the reply: it is now its user's SMS note."""
-        self._change_dispatch(
-            account_id,
-            message_id,
-            reply_id,
-            lambda d: d.record_sent(provider_id, datetime.now(UTC)),
-        )
-
-    def record_reply_failure(
-        self,
-        account_id: str,
-        message_id: str,
-        reply_id: str,
-        *,
-        permanent: bool,
-        error: str,
-        retry_at: datetime,
-    ) -> None:
-        self._change_dispatch(
-            account_id,
-            message_id,
-            reply_id,
-            lambda d: d.record_failed_attempt(permanent, error, retry_at),
-        )
-
-    def _change_dispatch(
-        self,
-        account_id: str,
-        message_id: str,
-        reply_id: str,
-        change: Callable[[Dispatch], None],
-    ) -> None:
-        for tries_left in (1, 0):
-            dispatch: Dispatch = self.repository.get(
-                Dispatch.create_id(account_id, message_id, reply_id)
-            )
-            if dispatch.status != "queued":
-                return  # another worker recorded the outcome first
-            change(dispatch)
-            try:
-                self._save(dispatch)
-            except IntegrityError:
-                if not tries_left:
-                    raise
-            else:
-                return
-
-
-def _reply(dispatch: Dispatch) -> dict[str, Any]:
-    value: dict[str, Any] = plain(dispatch.as_dict())
-    return value

@@ -336,6 +336,19 @@ class Importer:
             self.ctx = ledger.context(ctx.account_id)
         elif line.type == "inbound_sms":
             return self._inbound(line)
+        elif line.type == "handoff":
+            saved = ledger.hand_off(
+                ctx, body.message_id, to_user_id=body.to_user_id,
+                by_user_id=body.by_user_id, note=body.note,
+                handoff_id=body.handoff_id, now=body.at, mailed=True,
+            )  # fmt: skip
+            return "accepted" if saved.created else "duplicate"
+        elif line.type == "reply":
+            saved = ledger.record_sent_reply(
+                ctx, body.message_id, reply_id=body.reply_id, user_id=body.user_id,
+                body=body.body, provider_id=body.provider_id, sent_at=body.sent_at,
+            )  # fmt: skip
+            return "accepted" if saved.created else "duplicate"
         else:
             return "derived"
         return None

@@ -23,7 +23,7 @@ log = logging.getLogger("smsledger.secrets")
 LEGACY_TOPIC = get_topic(Account.SettingsChanged)
 # Older versions of the view held the token in the clear in this column, and
 # the account's one key hash in another (keys now have a table of their own).
-LEGACY_TABLES = r"sl\d+_accounts"
+LEGACY_TABLE = "accounts"  # in every version of the view
 LEGACY_COLUMN = "twilio_auth_token"
 OLD_SCHEMA_COLUMN = "api_key_hash"
 
@@ -129,8 +129,8 @@ def _old_tables(ledger: Any) -> list[str]:
     view = ledger.view
     with view.datastore.transaction(commit=False) as curs:
         return sorted(
-            set(view.tables_with_column(curs, LEGACY_TABLES, LEGACY_COLUMN))
-            | set(view.tables_with_column(curs, LEGACY_TABLES, OLD_SCHEMA_COLUMN))
+            set(view.tables_with_column(curs, LEGACY_TABLE, LEGACY_COLUMN))
+            | set(view.tables_with_column(curs, LEGACY_TABLE, OLD_SCHEMA_COLUMN))
         )
 
 
@@ -140,7 +140,7 @@ def _clear_old_tables(ledger: Any) -> list[str]:
     view = ledger.view
     cleared = []
     with view.datastore.transaction(commit=True) as curs:
-        for table in view.tables_with_column(curs, LEGACY_TABLES, LEGACY_COLUMN):
+        for table in view.tables_with_column(curs, LEGACY_TABLE, LEGACY_COLUMN):
             curs.execute(
                 f"UPDATE {table} SET {LEGACY_COLUMN} = NULL"
                 f" WHERE {LEGACY_COLUMN} IS NOT NULL"

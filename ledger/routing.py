@@ -1,8 +1,7 @@
-"""The ledger's hot verbs: notes, inbound SMS and their decisions, delivery."""
+"""The ledger's hot verbs: notes, and the decision on each inbound SMS."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +10,7 @@ from uuid import uuid4
 from eventsourcing.persistence import IntegrityError
 
 from smsledger.domain.decision import DecisionRecord, as_stored
-from smsledger.domain.errors import Conflict, InvalidInput, NotFound
+from smsledger.domain.errors import Conflict, InvalidInput
 from smsledger.domain.inbound import InboundSms
 from smsledger.domain.interactions import Interaction
 from smsledger.domain.routing import decide
@@ -21,7 +20,6 @@ from smsledger.domain.values import (
     parse_sender,
 )
 from smsledger.ledger import telemetry
-from smsledger.ledger.accounts import AccountCommands
 from smsledger.ledger.base import (
     AccountContext,
     Prepared,
@@ -30,13 +28,13 @@ from smsledger.ledger.base import (
     _required_text,
     _utc,
 )
-from smsledger.projections.browse import DecisionFilter
+from smsledger.ledger.outcomes import DeliveryCommands
 from smsledger.projections.persistence import (
     Reads,
 )
 
 
-class RoutingCommands(AccountCommands):
+class RoutingCommands(DeliveryCommands):
     # Interactions.
 
     def record_interaction(self, ctx: AccountContext, kind: str, **note: Any) -> Saved:
@@ -234,100 +232,3 @@ class RoutingCommands(AccountCommands):
                 continue  # another process released it first
             assert inbound.decision is not None
             telemetry.decided(inbound.decision)
-
-    # Delivery of decisions.
-
-    def record_delivered(self, account_id: str, message_id: str, mail_id: str) -> None:
-        """The decision's mail was accepted by the mail server."""
-        self._record_delivery(
-            account_id, message_id, lambda sms: sms.record_delivered(mail_id)
-        )
-
-    def prepare_delivered(
-        self, account_id: str, message_id: str, mail_id: str
-    ) -> Callable[[], None]:
-        """`record_delivered`, with its read done now: call the answer once the
-        mail server has the mail, and it makes one write. A crash between the
-        two sends the mail again, so the less time between them, the better."""
-        inbound: InboundSms = self.repository.get(
-            InboundSms.create_id(account_id, message_id)
-        )
-
-        def record() -> None:
-            if inbound.delivery != "pending":
-                return  # another worker recorded the outcome first
-            inbound.record_delivered(mail_id)
-            try:
-                self._save(inbound)
-            except IntegrityError:  # recorded meanwhile: read it again
-                self.record_delivered(account_id, message_id, mail_id)
-            else:
-                _count_tries(inbound)
-
-        return record
-
-    def record_delivery_failure(
-        self,
-        account_id: str,
-        message_id: str,
-        *,
-        permanent: bool,
-        error: str,
-        retry_at: datetime,
-    ) -> None:
-        """A try that did not deliver; the mail is tried again from `retry_at`."""
-        self._record_delivery(
-            account_id,
-            message_id,
-            lambda sms: sms.record_failed_attempt(permanent, error, retry_at),
-        )
-
-    def _record_delivery(
-        self, account_id: str, message_id: str, change: Callable[[InboundSms], None]
-    ) -> None:
-        for tries_left in (1, 0):
-            inbound: InboundSms = self.repository.get(
-                InboundSms.create_id(account_id, message_id)
-            )
-            if inbound.delivery != "pending":
-                return  # another worker recorded the outcome first
-            change(inbound)
-            try:
-                self._save(inbound)
-            except IntegrityError:
-                if not tries_left:
-                    raise
-            else:
-                _count_tries(inbound)
-                return
-
-    def alerts(
-        self, ctx: AccountContext, user_id: str, after: int, limit: int = 100
-    ) -> list[tuple[int, dict[str, Any]]]:
-        """Decisions alerted to a user after ledger position `after`, in order."""
-        return self.outbox.alerts(ctx.account_id, user_id, after, limit)
-
-    def get_decision(self, ctx: AccountContext, message_id: str) -> dict[str, Any]:
-        decision = self.view.decision(ctx.account_id, message_id)
-        if decision is None:
-            raise NotFound(f"no decision for message {message_id!r}")
-        return decision
-
-    def list_decisions(
-        self,
-        ctx: AccountContext,
-        rule: str | None = None,
-        recipient: str | None = None,
-        limit: int = 50,
-        before: tuple[int, str] | None = None,
-    ) -> list[dict[str, Any]]:
-        only = DecisionFilter(rule=rule, recipient=recipient)
-        return self.browse.decisions(ctx.account_id, only, before, limit)
-
-
-def _count_tries(inbound: InboundSms) -> None:
-    """Once a mail is sent or has failed for good, how many tries it took."""
-    if inbound.delivery != "pending":
-        telemetry.MAIL_TRIES_PER_MAIL.labels(inbound.delivery).observe(
-            inbound.delivery_attempts
-        )

@@ -12,8 +12,8 @@ from eventsourcing.persistence import IntegrityError
 from smsledger.domain.errors import InvalidInput, NotFound
 from smsledger.domain.signin import LIFETIME, SignInFailed, SignInLink, token_hash
 from smsledger.ledger.base import AccountContext
-from smsledger.ledger.handoffs import HandoffCommands
 from smsledger.ledger.mail import Transport, compose_sign_in_link
+from smsledger.ledger.replies import ReplyCommands
 
 LINK_PATH = "/sign-in/link/"
 
@@ -44,7 +44,7 @@ class Mailer:
     mail_from: str
 
 
-class SignInCommands(HandoffCommands):
+class SignInCommands(ReplyCommands):
     mailer: Mailer | None = None  # set by the server; without it, links are not sent
 
     def issue_sign_in_link(

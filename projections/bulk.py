@@ -13,23 +13,22 @@ for this process.
 
 The fold is made for the live version as the transaction begins; if a
 rebuild switches it before the lock is taken, the append stops at a check
-under the lock, and the caller appends the chunk as a live append is. So it
-does if a write cannot go set-wise.
+under the lock, and the caller appends the chunk as a live append is.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from functools import partial
 from typing import Any
 
 import psycopg.errors
 from eventsourcing.persistence import StoredEvent
 from psycopg import ClientCursor
 
+from smsledger.projections.fold import writes
 from smsledger.projections.persistence import RoutingView
-from smsledger.projections.setwise import STAGE, Plans, SetwiseWriter, Stages
+from smsledger.projections.setwise import Layered, SetwiseWriter
+from smsledger.projections.setwise_plans import STAGE, Plans, Stages
 
 
 class Slot(int):
@@ -42,8 +41,6 @@ class VersionChanged(Exception):
 
 EVENTS = "rb_events"  # the chunk's stored events, staged
 POSITIONS = "rb_positions"  # each slot's position, once appended
-_PARAM = re.compile(rf"\b{STAGE}\.rb_p(\d+)\b")
-_LAYER = "rb_layer = %s"
 _CHANGED = "smsledger: the live version changed"
 
 
@@ -54,7 +51,7 @@ class BulkAppend:
         self, view: RoutingView, events_table: str, id_type: str, locked: list[str]
     ) -> None:
         self.view = view
-        self.plans = Plans()
+        self.plans = Plans(view.SET_FIELD)
         self.begin = (
             f"BEGIN;CREATE TEMP TABLE IF NOT EXISTS {EVENTS} (rb_seq integer,"
             f" originator_id {id_type}, originator_version bigint, topic text,"
@@ -65,10 +62,7 @@ class BulkAppend:
         )
         self.types = ["integer", id_type, "bigint", "text", "bytea"]
         self.locked = locked  # the table lock, as a live append takes it
-        self.check = (
-            "DO $$BEGIN IF ({live}) IS DISTINCT FROM {version} THEN"
-            f" RAISE EXCEPTION '{_CHANGED}'; END IF; END$$"
-        ).replace("{live}", view.SELECT_LIVE_VERSION)
+        self.live = view.SELECT_LIVE_VERSION
         # Slots by the stored events' ids, whatever order positions came in.
         self.append_sql = (
             "WITH appended AS ("
@@ -91,12 +85,11 @@ class BulkAppend:
         curs: ClientCursor[Any],
         stored_events: Sequence[StoredEvent],
         events: Sequence[Any],
-    ) -> list[int] | None:
+    ) -> list[int]:
         """Append the events and fold them; their positions.
 
-        None, and nothing recorded, if the fold cannot go set-wise; raises
-        `VersionChanged` if the live version changed before the lock. The
-        caller rolls back if this raises.
+        Raises `VersionChanged` if the live version changed before the lock.
+        The caller rolls back if this raises.
         """
         curs.execute(self.begin)
         while curs.nextset():  # to the live version, the last result
@@ -104,21 +97,21 @@ class BulkAppend:
         row = curs.fetchone()
         assert row is not None
         version = int(row["version"])
-        writer = SetwiseWriter(self.plans)
+        writer = SetwiseWriter(self.plans, version)
         slots = [Slot(i) for i in range(1, len(events) + 1)]
-        self.view.apply_to(writer, version, zip(events, slots, strict=True))
+        writer.write_all(writes(zip(events, slots, strict=True)))
         layered = writer.layered()
-        if layered is None:
-            curs.execute("ROLLBACK")
-            return None
         with curs.copy(f"COPY {EVENTS} FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(self.types)
             for seq, e in enumerate(stored_events):
                 copy.write_row(
                     (seq, e.originator_id, e.originator_version, e.topic, e.state)
                 )
-        fold = _stage(curs, self.plans, *layered)
-        check = self.check.replace("{version}", str(int(version)))
+        fold = _stage(curs, self.plans, layered)
+        check = (
+            f"DO $$BEGIN IF ({self.live}) IS DISTINCT FROM {int(version)} THEN"
+            f" RAISE EXCEPTION '{_CHANGED}'; END IF; END$$"
+        )
         try:
             curs.execute(
                 ";".join(
@@ -144,31 +137,27 @@ class BulkAppend:
         return [int(p) for p in row["positions"]]
 
 
-def _stage(
-    curs: ClientCursor[Any],
-    plans: Plans,
-    rows: dict[str, list[Any]],
-    layers: list[tuple[int, str]],
-) -> list[str]:
+def _stage(curs: ClientCursor[Any], plans: Plans, layered: Layered) -> list[str]:
     """Copy the fold's writes to staging tables; the statements that write
     them, in order, each slot joined to its position in `POSITIONS`."""
-    readers = Stages(plans).stage_all(curs, rows)
+    rows, layers = layered
+    names = Stages(plans).stage_all(curs, rows)
+    joins = {}
     for statement, staged in rows.items():
-        reader = readers[statement]
-        slotted = {k + 1 for k, v in enumerate(staged[0][2:]) if type(v) is Slot}
-        joins = "".join(
-            f" JOIN {POSITIONS} rb_slot{k} ON rb_slot{k}.slot = {STAGE}.rb_p{k}"
-            for k in sorted(slotted)
+        slotted = frozenset(k for k, v in enumerate(staged[0][2:]) if type(v) is Slot)
+        joins[statement] = (
+            slotted,
+            "".join(
+                f" JOIN {POSITIONS} rb_slot{k} ON rb_slot{k}.slot = {STAGE}.rb_p{k + 1}"
+                for k in sorted(slotted)
+            ),
         )
-        reader = _PARAM.sub(partial(_position, slotted), reader)
-        readers[statement] = reader.replace(f" AS {STAGE}", f" AS {STAGE}{joins}", 1)
     return [
-        readers[statement].replace(_LAYER, f"rb_layer = {layer}")
+        statement.reader(
+            names[statement],
+            layer=str(layer),
+            joins=joins[statement][1],
+            slotted=joins[statement][0],
+        )
         for layer, statement in layers
     ]
-
-
-def _position(slotted: set[int], param: re.Match[str]) -> str:
-    """A staged parameter, or the position of its slot if it holds one."""
-    k = int(param.group(1))
-    return f"rb_slot{k}.position" if k in slotted else param.group(0)

@@ -1,5 +1,6 @@
 """What /metrics reads from the routing view when scraped: the mail queue,
-held messages and the ledger's head, in one snapshot; each count by an index."""
+the hand-off mails and replies waiting, held messages and the ledger's head,
+in one snapshot; each count by an index."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ class Gauges:
     oldest_pending: datetime | None  # when the oldest mail waiting was routed
     most_tries_pending: int  # the most tries any mail waiting has had
     held: int
+    handoff_mail_pending: int
+    handoff_mail_failed: int
+    replies_queued: int
+    replies_failed: int
+    oldest_queued_reply: datetime | None  # when the oldest reply waiting was asked
     builds: list[tuple[int, int]]  # (version, position) of views being rebuilt
 
 
@@ -31,20 +37,36 @@ class ViewGauges:
         "SELECT MAX(attempts) AS n FROM sl_outbox WHERE status = 'pending'"
     )
     COUNT_HELD = "SELECT COUNT(*) AS n FROM sl_decisions WHERE status = 'held'"
+    # Each by the partial index on its status, which a literal matches.
+    COUNT_HANDOFF_MAILS = (
+        "SELECT COUNT(*) AS n FROM sl_handoff_mails WHERE status = '{}'"
+    )
+    COUNT_REPLIES = "SELECT COUNT(*) AS n FROM sl_dispatches WHERE status = '{}'"
+    OLDEST_QUEUED_REPLY = (
+        "SELECT queued_at FROM sl_dispatches WHERE status = 'queued'"
+        " ORDER BY position LIMIT 1"
+    )
 
     def __init__(self, view: RoutingView) -> None:
         self.view = view
 
     def read(self) -> Gauges:
-        state, (pending, failed, oldest, tries, held) = self.view.read(
+        state, results = self.view.read(
             [
                 (self.COUNT_PENDING, ()),
                 (self.COUNT_FAILED, ()),
                 (self.OLDEST_PENDING, ()),
                 (self.MOST_TRIES_PENDING, ()),
                 (self.COUNT_HELD, ()),
+                (self.COUNT_HANDOFF_MAILS.format("pending"), ()),
+                (self.COUNT_HANDOFF_MAILS.format("failed"), ()),
+                (self.COUNT_REPLIES.format("queued"), ()),
+                (self.COUNT_REPLIES.format("failed"), ()),
+                (self.OLDEST_QUEUED_REPLY, ()),
             ]
         )
+        pending, failed, oldest, tries, held, *others = results
+        mails_pending, mails_failed, queued, refused, oldest_reply = others
         with self.view.transaction() as curs:
             live = self.view.live_version(curs)
             builds = [b for b in self.view.builds(curs) if b[0] > live]
@@ -55,5 +77,12 @@ class ViewGauges:
             oldest_pending=from_time_key(oldest[0]["routed_at"]) if oldest else None,
             most_tries_pending=int(tries[0]["n"] or 0),
             held=int(held[0]["n"]),
+            handoff_mail_pending=int(mails_pending[0]["n"]),
+            handoff_mail_failed=int(mails_failed[0]["n"]),
+            replies_queued=int(queued[0]["n"]),
+            replies_failed=int(refused[0]["n"]),
+            oldest_queued_reply=(
+                from_time_key(oldest_reply[0]["queued_at"]) if oldest_reply else None
+            ),
             builds=builds,
         )

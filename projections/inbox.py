@@ -80,7 +80,8 @@ class InboxView:
         " ORDER BY COALESCE(name, user_id), user_id LIMIT %s"
     )
     SELECT_USERS_BY_EMAIL = (
-        "SELECT account_id, user_id FROM sl_users WHERE email = %s AND active = %s"
+        "SELECT account_id, user_id FROM sl_users"
+        " WHERE lower(email) = lower(%s) AND active = %s"
         " ORDER BY account_id, user_id"
     )
     SELECT_USER_NAMES = "SELECT user_id, name FROM sl_users WHERE account_id = %s"

@@ -20,7 +20,6 @@ from smsledger.domain.routing import (
 from smsledger.projections.queries import ViewQueries
 from smsledger.projections.view_base import (
     TIME_FORMAT,
-    BatchTx,
     Query,
     Reads,
     Snapshot,
@@ -31,7 +30,7 @@ from smsledger.projections.view_base import (
     to_json,
 )
 
-__all__ = ["TIME_FORMAT", "BatchTx", "Query", "Reads", "RoutingView", "Snapshot", "Tx",
+__all__ = ["TIME_FORMAT", "Query", "Reads", "RoutingView", "Snapshot", "Tx",
            "from_time_key", "time_key", "to_json"]  # fmt: skip
 
 

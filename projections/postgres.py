@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -18,32 +17,31 @@ from psycopg.sql import SQL, Identifier
 
 from smsledger.projections import bulk
 from smsledger.projections.browse import POSTGRES_KEYS, indexes
-from smsledger.projections.persistence import BatchTx, RoutingView
+from smsledger.projections.persistence import RoutingView
 from smsledger.projections.pool import fail_fast_pool
 from smsledger.projections.setwise import stream_events
+from smsledger.projections.writers import BatchWriter, on_conflict
+from smsledger.projections.writes import Insert, Op, table_name
 
 Row = tuple[int, str, bytes, Any, int]  # position, topic, state, id, version
 
 
-class ArrayBatchTx(BatchTx):
-    """As `BatchTx`, but a run of one insert that changes nothing on conflict
-    goes as one statement over arrays of its rows' values: a row so costs
-    psycopg and PostgreSQL a fraction of a statement. Upserts stay row by row:
-    two rows of a batch may update the same one, which one statement may not.
+class ArrayWriter(BatchWriter):
+    """As `BatchWriter`, but a run of one insert goes as one statement over
+    arrays of its rows' values: a row so costs psycopg and PostgreSQL a
+    fraction of a statement. Upserts stay row by row: two rows of a batch may
+    update the same one, which one statement may not.
     """
 
-    def write(self, statement: str, rows: list[Sequence[Any]]) -> None:
-        columns = list(zip(*rows, strict=True))
-        set_wise = len(rows) > 1 and _set_wise(statement, _types_of(columns))
-        if set_wise:
-            self.curs.execute(set_wise, [list(c) for c in columns])
-        else:
-            super().write(statement, rows)
-
-
-_INSERT = re.compile(
-    r"(INSERT INTO \w+ \([^)]*\)) VALUES \(([^)]*)\)( ON CONFLICT DO NOTHING)?"
-)
+    def write_run(self, op: Op, rows: Sequence[tuple[Any, ...]]) -> None:
+        if isinstance(op, Insert) and len(rows) > 1:
+            columns = list(zip(*rows, strict=True))
+            types = _types_of(columns)
+            if types is not None:
+                statement = _insert_arrays(op, self.sql.version, types)
+                self.curs.execute(statement, [list(c) for c in columns])
+                return
+        super().write_run(op, rows)
 
 
 def _types_of(columns: list[tuple[Any, ...]]) -> tuple[str, ...] | None:
@@ -57,17 +55,14 @@ def _types_of(columns: list[tuple[Any, ...]]) -> tuple[str, ...] | None:
 
 
 @functools.lru_cache(maxsize=256)
-def _set_wise(statement: str, types: tuple[str, ...] | None) -> str | None:
-    """`statement`, an insert, over arrays of its parameters; else None."""
-    match = _INSERT.fullmatch(statement)
-    if match is None or types is None:
-        return None
-    into, values, on_conflict = match.groups()
-    selected = _from_args(values, range(len(types)))
+def _insert_arrays(op: Insert, version: int, types: tuple[str, ...]) -> str:
+    """An insert of many rows, its values given as one array per column."""
+    name = table_name(op.table, version)
+    selected = ", ".join(f"_args.c{k}" for k in range(len(types)))
     names = ", ".join(f"c{k}" for k in range(len(types)))
     return (
-        f"{into} SELECT {selected} FROM {_unnest(types)} AS _args({names})"
-        f"{on_conflict or ''}"
+        f"INSERT INTO {name} ({', '.join(op.columns)}) SELECT {selected}"
+        f" FROM {_unnest(types)} AS _args({names}){on_conflict(op, name)}"
     )
 
 
@@ -86,19 +81,10 @@ def _unnest(types: Sequence[str]) -> str:
 
 
 class PostgresRoutingView(RoutingView):
-    batch_tx = ArrayBatchTx
+    batch_writer = ArrayWriter
     KEYS = POSTGRES_KEYS
     CREATE_TABLES = (*RoutingView.CREATE_TABLES, *indexes(KEYS))
-    SET_HANDOFFS = (
-        "UPDATE sl_decisions"
-        " SET document = jsonb_set(document::jsonb, '{handoffs}', %s::jsonb)::text"
-        " WHERE account_id = %s AND message_id = %s"
-    )
-    SET_DELIVERY = (
-        "UPDATE sl_decisions"
-        " SET document = jsonb_set(document::jsonb, '{delivery}', %s::jsonb)::text"
-        " WHERE account_id = %s AND message_id = %s"
-    )
+    SET_FIELD = "jsonb_set({column}::jsonb, '{{{field}}}', {value}::jsonb)::text"
     # Workers claiming mails pass over rows another worker is claiming.
     SKIP_LOCKED = " FOR UPDATE SKIP LOCKED"
     # Visible: what an unqualified name in the view's SQL resolves to.

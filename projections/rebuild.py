@@ -11,7 +11,7 @@ answer is ever made from a half-built view.
 
 On PostgreSQL the ledger is read as one stream and each page's writes are sent
 set-wise (`smsledger.projections.setwise`); the fold itself is the live one,
-`RoutingView.apply_to`, whichever the backend.
+`smsledger.projections.fold.writes`, whichever the backend.
 """
 
 from __future__ import annotations
@@ -41,16 +41,14 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import resolve_topic
 
+from smsledger.projections.fold import writes
 from smsledger.projections.outbox import carry_leases
 
 if TYPE_CHECKING:
     from smsledger.projections.backend import LedgerRecorder
 from smsledger.projections.persistence import RoutingView
-from smsledger.projections.setwise import (
-    Plans,
-    SetwiseWriter,
-    Stages,
-)
+from smsledger.projections.setwise import SetwiseWriter
+from smsledger.projections.setwise_plans import Plans, Stages
 
 Progress = Callable[[int, int], None]
 # A stored event as the rebuild reads it.
@@ -79,7 +77,7 @@ class Rebuilder:
         self.page_size = page_size
         self.decoder = EventDecoder(mapper)
         self.setwise = recorder.setwise_rebuild
-        self.plans = Plans()
+        self.plans = Plans(self.view.SET_FIELD)
 
     def rebuild(self, progress: Progress | None = None) -> RebuildReport:
         datastore = self.recorder.datastore
@@ -201,8 +199,8 @@ class Rebuilder:
         return folded
 
     def _fold_setwise(self, version: int, rows: Iterable[Row]) -> SetwiseWriter:
-        writer = SetwiseWriter(self.plans)
-        self.view.apply_to(writer, version, self._events(rows))
+        writer = SetwiseWriter(self.plans, version)
+        writer.write_all(writes(self._events(rows)))
         return writer
 
     def _events(self, rows: Iterable[Row]) -> Iterator[tuple[Any, int]]:

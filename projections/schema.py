@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -115,8 +114,8 @@ class ViewSchema(ViewBase):
         " account_id TEXT NOT NULL, user_id TEXT NOT NULL,"
         " position BIGINT NOT NULL, message_id TEXT NOT NULL,"
         " PRIMARY KEY (account_id, user_id, position))",
-        # Who can sign in by mail: a user's address, in any account.
-        "CREATE INDEX IF NOT EXISTS sl_users_by_email ON sl_users (email)",
+        # Who can sign in by mail: a user's address, in any account, in any case.
+        "CREATE INDEX IF NOT EXISTS sl_users_by_email ON sl_users (lower(email))",
         # The inbox: each message routed or handed to a user, as of the last
         # time it reached them; and who holds each message now.
         "CREATE TABLE IF NOT EXISTS sl_inbox ("
@@ -145,6 +144,8 @@ class ViewSchema(ViewBase):
         " PRIMARY KEY (account_id, message_id, reply_id))",
         "CREATE INDEX IF NOT EXISTS sl_dispatches_queued"
         " ON sl_dispatches (position) WHERE status = 'queued'",
+        "CREATE INDEX IF NOT EXISTS sl_dispatches_failed"
+        " ON sl_dispatches (position) WHERE status = 'failed'",
         # The mail each hand-off sends to the user it was handed to.
         "CREATE TABLE IF NOT EXISTS sl_handoff_mails ("
         " account_id TEXT NOT NULL, message_id TEXT NOT NULL,"
@@ -154,6 +155,8 @@ class ViewSchema(ViewBase):
         " PRIMARY KEY (account_id, message_id, handoff_id))",
         "CREATE INDEX IF NOT EXISTS sl_handoff_mails_pending"
         " ON sl_handoff_mails (position) WHERE status = 'pending'",
+        "CREATE INDEX IF NOT EXISTS sl_handoff_mails_failed"
+        " ON sl_handoff_mails (position) WHERE status = 'failed'",
     )
 
     TABLES = (
@@ -213,14 +216,14 @@ class ViewSchema(ViewBase):
         """How far a version being built has folded, written with what it folded."""
         curs.execute(self.sql(self.RECORD_BUILD, 0), (version, position))
 
-    def tables_with_column(self, curs: Any, pattern: str, column: str) -> list[str]:
-        """The view's tables, of any version, named by the regular expression
-        `pattern` and having `column`."""
+    def tables_with_column(self, curs: Any, table: str, column: str) -> list[str]:
+        """The versions of one view table (`sl3_accounts`, ...) that have `column`."""
         curs.execute(self.SELECT_TABLES)
         names = sorted(row["name"] for row in curs.fetchall())
         found = []
         for name in names:
-            if re.fullmatch(pattern, name):
+            version, _, rest = name.removeprefix("sl").partition("_")
+            if version.isdigit() and rest == table:
                 curs.execute(self.SELECT_COLUMNS, (name,))
                 if column in {row["name"] for row in curs.fetchall()}:
                     found.append(name)

@@ -24,14 +24,8 @@ class SQLiteRoutingView(RoutingView):
         "SELECT name FROM sqlite_master WHERE type = 'table'"
         " AND (name LIKE 'sl%' OR name = 'smsledger_views')"
     )
-    SET_HANDOFFS = (
-        "UPDATE sl_decisions SET document = json_set(document, '$.handoffs', json(%s))"
-        " WHERE account_id = %s AND message_id = %s"
-    )
-    SET_DELIVERY = (
-        "UPDATE sl_decisions SET document = json_set(document, '$.delivery', json(%s))"
-        " WHERE account_id = %s AND message_id = %s"
-    )
+    MARK = "?"
+    SET_FIELD = "json_set({column}, '$.{field}', json({value}))"
     # A transaction that reads first cannot wait for the writer lock later,
     # so writers take it with their first statement.
     WRITE_LOCK = "UPDATE smsledger_views SET version = version"

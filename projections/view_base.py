@@ -8,14 +8,12 @@ says its dialect (`dialect`), and each version of the tables its prefix.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Generator, Sequence
 from datetime import UTC, datetime
-from itertools import groupby
 from typing import Any, TypeVar
 
 from smsledger.domain.decision import encode
+from smsledger.projections.writers import Statements
 
 T = TypeVar("T")
 Query = tuple[str, tuple[Any, ...]]
@@ -55,9 +53,6 @@ class Tx:
     def execute(self, statement: str, params: Sequence[Any]) -> None:
         self.curs.execute(statement, params)
 
-    def flush(self) -> None:
-        """Nothing is held back: each statement ran when it was given."""
-
     def fetchone(self) -> Any:
         return self.curs.fetchone()
 
@@ -65,51 +60,19 @@ class Tx:
         return self.curs.fetchall()
 
 
-class BatchTx(Tx):
-    """Holds the fold's writes and sends them in batches, one table at a time.
-
-    The fold never reads, and its statements on one table never depend on
-    another table, so keeping each table's statements in order is enough: a
-    run of the same statement goes as one `executemany`.
-    """
-
-    def __init__(self, curs: Any, version: int) -> None:
-        super().__init__(curs, version)
-        self.pending: dict[str, list[tuple[str, Sequence[Any]]]] = {}
-
-    def execute(self, statement: str, params: Sequence[Any]) -> None:
-        self.pending.setdefault(_table(statement), []).append((statement, params))
-
-    def flush(self) -> None:
-        for writes in self.pending.values():
-            for statement, run in groupby(writes, key=lambda w: w[0]):
-                self.write(statement, [params for _, params in run])
-        self.pending.clear()
-
-    def write(self, statement: str, rows: list[Sequence[Any]]) -> None:
-        self.curs.executemany(statement, rows)
-
-
-_TABLE = re.compile(r"\bsl\d*_\w+")
-
-
-@functools.lru_cache(maxsize=1024)
-def _table(statement: str) -> str:
-    """The view table a statement writes (the fold writes one per statement)."""
-    match = _TABLE.search(statement)
-    return match.group(0) if match else ""
-
-
 class ViewBase:
     """What every part of the view shares: its datastore and its SQL."""
 
     SELECT_LIVE_VERSION = "SELECT version FROM smsledger_views WHERE name = 'routing'"
-    batch_tx: type[BatchTx] = BatchTx
     KEYS: Any  # the backend's `smsledger.projections.browse.Keys`
+    MARK = "%s"  # the placeholder of the fold's statements
+    # A field of a JSON document set to a value given as JSON text.
+    SET_FIELD: str
 
     def __init__(self, datastore: Any) -> None:
         self.datastore = datastore
         self._statements: dict[tuple[str, int], str] = {}
+        self.statements = Statements(self.MARK, self.SET_FIELD)
 
     def live_version(self, curs: Any) -> int:
         curs.execute(self.SELECT_LIVE_VERSION)

@@ -43,8 +43,10 @@ from smsledger.domain.vocabulary import Policy
 from smsledger.ledger import audit, browse
 from smsledger.ledger.application import Ledger
 from smsledger.projections.browse import DecisionFilter
+from smsledger.projections.fold import writes
 from smsledger.projections.rebuild import EventDecoder
-from smsledger.projections.setwise import Plans, SetwiseWriter
+from smsledger.projections.setwise import SetwiseWriter
+from smsledger.projections.setwise_plans import Plans
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -287,7 +289,7 @@ def fold_only(ledger: Ledger) -> int:
             for row in page
             if decoder.event_class(row[1]) in view.HANDLERS
         ]
-        view.apply_to(SetwiseWriter(Plans()), 0, events)
+        SetwiseWriter(Plans(view.SET_FIELD), 0).write_all(writes(events))
         count += len(page)
     return count
 

@@ -95,7 +95,7 @@ def stream_alerts(
     close = get_limits(request).open_stream(
         credentials.credentials, (ctx.account_id, user_id)
     )
-    events = _alerts(ledger, ctx, user_id, after, max_events, timeout)
+    events = alert_events(ledger, ctx, user_id, after, max_events, timeout)
     return Stream(
         events,
         on_close=close,
@@ -120,14 +120,19 @@ class Stream(StreamingResponse):
             self.on_close()
 
 
-async def _alerts(
+async def alert_events(
     ledger: Ledger,
     ctx: AccountContext,
     user_id: str,
     after: int,
     max_events: int | None,
     timeout: float | None,
+    render: Callable[[int, dict[str, Any]], str] | None = None,
 ) -> AsyncIterator[str]:
+    """A user's alerts after `after`, as server-sent events, woken at once by
+    a decision or hand-off made in this process; `render` makes each event
+    (the inbox's pages render their own)."""
+    render = render or _event
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
 
@@ -146,7 +151,7 @@ async def _alerts(
             wake.clear()
             found = await run_in_threadpool(ledger.alerts, ctx, user_id, after, PAGE)
             for position, decision in found:
-                yield _event(position, decision)
+                yield render(position, decision)
                 after, sent = position, sent + 1
                 if max_events is not None and sent >= max_events:
                     return

@@ -19,6 +19,7 @@ from smsledger.api.schemas import (
 from smsledger.ledger import browse
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
+NO_OPTIONS = SignInLinkRequest()  # a request without a body asks for a link only
 UserId = Annotated[Id, Path(openapi_examples={"ann": {"value": "u-ann"}})]
 
 
@@ -78,11 +79,10 @@ def issue_sign_in_link(
     ledger: LedgerDep,
     settings: SettingsDep,
     request: Request,
-    body: SignInLinkRequest | None = None,
+    body: SignInLinkRequest = NO_OPTIONS,
 ) -> dict[str, Any]:
     """A link that signs the user in to the web inbox: once, within 15
     minutes; with `send`, also mailed to them. 422 for an inactive user."""
     base_url = settings.public_base_url or str(request.base_url)
-    send = body.send if body is not None else False
-    link = ledger.issue_sign_in_link(ctx, user_id, base_url=base_url, send=send)
+    link = ledger.issue_sign_in_link(ctx, user_id, base_url=base_url, send=body.send)
     return {"url": link.url, "expires_at": link.expires_at}

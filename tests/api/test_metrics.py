@@ -76,6 +76,29 @@ def test_queue_and_held_messages_are_read_from_the_database(client, acme):
     assert head == client.app.state.ledger.head()
 
 
+def test_handoff_mails_and_replies_waiting_are_read_from_the_database(client, acme):
+    seed_case_one(acme)
+    acme.ok("put", "/v1/users/bob", {"email": "bob@acme.test"})
+    acme.ok(
+        "patch", "/v1/account", {"twilio_account_sid": "AC1", "twilio_auth_token": "t"}
+    )
+    acme.ok(
+        "post",
+        "/v1/inbound-sms",
+        {"from": JANE, "to": NUMBER, "body": "x", "message_id": "SM1"},
+    )
+    acme.ok("post", "/v1/routing-decisions/SM1/handoffs", {"to_user_id": "bob"})
+    reply = {"user_id": "bob", "body": "On it"}
+    assert acme.post("/v1/routing-decisions/SM1/replies", reply).status_code == 202
+    now = scrape(client)
+    # No delivery worker runs here: the hand-off's mail and the reply wait.
+    assert value(now, "smsledger_handoff_mail_pending") == 1
+    assert value(now, "smsledger_handoff_mail_failed") == 0
+    assert value(now, "smsledger_replies_queued") == 1
+    assert value(now, "smsledger_replies_failed") == 0
+    assert 0 <= value(now, "smsledger_replies_oldest_queued_age_seconds") < 60
+
+
 def test_metrics_can_be_turned_off(database_url):
     from fastapi.testclient import TestClient
 

@@ -34,6 +34,10 @@ ENDPOINTS = [
     ("get", "/v1/routing-decisions"),
     ("post", "/v1/routing-decisions/{message_id}/replay"),
     ("post", "/v1/routing-decisions/what-if"),
+    ("post", "/v1/routing-decisions/{message_id}/handoffs"),
+    ("post", "/v1/routing-decisions/{message_id}/replies"),
+    ("get", "/v1/routing-decisions/{message_id}/replies"),
+    ("post", "/v1/users/{user_id}/sign-in-links"),
     ("post", "/v1/imports"),
     ("get", "/v1/export"),
 ]

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 from smsledger.ledger.application import Ledger
+from smsledger.projections import view_writes as w
 from smsledger.projections.persistence import time_key
 
 NOW = time_key(datetime.now(UTC))
@@ -14,11 +15,16 @@ def delivery_queries(ledger: Ledger, version: int):
         (outbox.claim_sql, ("worker", NOW, NOW, NOW, 10)),
         (outbox.RENEW, (NOW, "acct", "SM1", "worker")),
         (outbox.SELECT_ALERTS, ("acct", "ann", 0, 100)),
-        (view.RETRY_OUTBOX, (1, NOW, "acct", "SM1")),
-        (view.CLOSE_OUTBOX, ("sent", 1, "acct", "SM1")),
-        (view.SET_DELIVERY, ("{}", "acct", "SM1")),
     ]
-    return [(view.sql(statement, version), params) for statement, params in queries]
+    writes = [
+        w.RETRY_OUTBOX(1, NOW, None, None, "acct", "SM1"),
+        w.CLOSE_OUTBOX("sent", 1, None, None, "acct", "SM1"),
+        w.SET_DELIVERY("{}", "acct", "SM1"),
+    ]
+    return [
+        *((view.sql(statement, version), params) for statement, params in queries),
+        *((view.statements(op, version), values) for op, values in writes),
+    ]
 
 
 def test_postgres_plans_use_no_sequential_scan(postgres_url):

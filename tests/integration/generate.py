@@ -1,11 +1,13 @@
-"""A generated history: users, contacts, notes, ownership changes, deactivations
-and inbound SMS, recorded through the ledger's own verbs and aggregates."""
+"""A generated history: users, contacts, notes, ownership changes, deactivations,
+inbound SMS, hand-offs and sent replies, recorded through the ledger's own
+verbs and aggregates."""
 
 from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
 
+from smsledger.domain.errors import DomainError
 from smsledger.domain.interactions import Interaction
 from smsledger.ledger.application import AccountContext, Ledger
 
@@ -72,7 +74,28 @@ def generate(
             message_id = f"SM{len(message_ids)}"
             ledger.route_inbound_sms(ctx, sender, number, "hi", message_id=message_id)
             message_ids.append(message_id)
+            _answer(ledger, ctx, rng, user_ids, message_ids, i)
     return message_ids
+
+
+def _answer(ledger, ctx, rng, user_ids, message_ids, i) -> None:
+    """Now and then, hand an earlier message on, or reply to one (as the
+    delivery worker records a reply Twilio accepted)."""
+    roll = rng.random()
+    message_id = rng.choice(message_ids)
+    try:
+        if roll < 0.25:
+            ledger.hand_off(ctx, message_id, to_user_id=rng.choice(user_ids),
+                            note="yours?")  # fmt: skip
+        elif roll < 0.40:
+            holder = ledger._inbound(ctx, message_id).holder
+            if holder is not None:
+                ledger.record_sent_reply(
+                    ctx, message_id, reply_id=f"r{i}", user_id=holder, body="ok",
+                    provider_id=f"SM-r{i}", sent_at=datetime.now(UTC),
+                )  # fmt: skip
+    except DomainError:
+        pass  # held, to its holder, or to an inactive user: not this time
 
 
 def _change_something(ledger, ctx, rng, user_ids, contacts) -> None:

@@ -1,10 +1,12 @@
-"""The console's lists never scan: each filter is answered by its own index,
-so a page stays fast however many decisions the ledger holds."""
+"""The console's lists and the inbox's reads never scan: each is answered by
+its own index, so a page stays fast however many decisions the ledger holds."""
 
 import pytest
 
 from smsledger.ledger.application import Ledger
 from smsledger.projections.browse import DecisionFilter
+from smsledger.projections.gauges import ViewGauges
+from smsledger.projections.inbox import InboxView
 from tests.conftest import small_pool
 from tests.integration.generate import generate, phone
 
@@ -127,3 +129,31 @@ def test_mail_queue_and_lists_use_indexes(history):
     ]
     for statement, params, index in statements:
         assert_indexed(plan(ledger, statement, params), index)
+
+
+def test_inbox_reads_use_indexes(history):
+    """The inbox's reads, as many as a page makes, each by an index."""
+    ledger, ctx = history
+    inbox, account = InboxView, ctx.account_id
+    gauges = ViewGauges
+    statements = [
+        (inbox.SELECT_INBOX, (account, "u1", 10**15, 50), "inbox"),
+        (inbox.COUNT_UNREAD, (account, "u1"), "inbox"),
+        (inbox.SELECT_REACHED, (account, "u1", "SM1"), "inbox"),
+        (inbox.SELECT_THREAD, (account, "c1"), "thread"),
+        (inbox.SELECT_REPLIES, (account, "SM1"), "dispatches"),
+        (inbox.SELECT_HOLDER, (account, "SM1"), "holders"),
+        (inbox.SELECT_USERS_BY_EMAIL, ("u1@example.org", True), "users_by_email"),
+    ]
+    for statement, params, index in statements:
+        assert_indexed(plan(ledger, statement, params), index)
+    # What /metrics counts walks a partial index of the few rows waiting or
+    # failed, never the table.
+    for statement, index in [
+        (gauges.COUNT_REPLIES.format("failed"), "dispatches_failed"),
+        (gauges.COUNT_HANDOFF_MAILS.format("pending"), "handoff_mails_pending"),
+        (gauges.OLDEST_QUEUED_REPLY, "dispatches_queued"),
+    ]:
+        text = "\n".join(plan(ledger, statement, ()))
+        assert "Seq Scan" not in text, text
+        assert index in text, text

@@ -1,8 +1,9 @@
 """Property: what routing reads from the view equals a plain fold of the ledger.
 
-For random histories of notes, ownership and phone changes and deactivations,
-the decision made from the projections must equal the decision made from facts
-folded directly from every event in the ledger, without the view.
+For random histories of notes, ownership and phone changes, deactivations,
+hand-offs and sent replies, the decision made from the projections must equal
+the decision made from facts folded directly from every event in the ledger,
+without the view.
 """
 
 import itertools
@@ -12,6 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from smsledger.domain.errors import DomainError
 from smsledger.domain.routing import (
     ContactFact,
     Facts,
@@ -42,7 +44,18 @@ note_step = st.tuples(
     st.sampled_from(CONTACTS),
     st.integers(0, 4),  # few distinct days, so ties happen
 )
-histories = st.lists(st.one_of(contact_step, active_step, note_step), max_size=14)
+# A message from a phone, handed to a user, or answered by its holder.
+handoff_step = st.tuples(
+    st.just("handoff"),
+    st.sampled_from(PHONES),
+    st.sampled_from(USERS),
+    st.integers(0, 4),
+)
+reply_step = st.tuples(st.just("reply"), st.sampled_from(PHONES), st.integers(0, 4))
+histories = st.lists(
+    st.one_of(contact_step, active_step, note_step, handoff_step, reply_step),
+    max_size=14,
+)
 
 
 def play(ledger: Ledger, ctx, number, history) -> None:
@@ -58,6 +71,8 @@ def play(ledger: Ledger, ctx, number, history) -> None:
         elif step[0] == "active":
             _, user_id, active = step
             ledger.put_user(ctx, user_id, f"{user_id}@example.org", active=active)
+        elif step[0] in ("handoff", "reply"):
+            answer(ledger, ctx, number, step)
         else:
             _, kind, user_id, contact_id, day = step
             ledger.record_interaction(
@@ -70,6 +85,26 @@ def play(ledger: Ledger, ctx, number, history) -> None:
                 reply="campaign@example.org",
                 occurred_at=DAY + timedelta(days=day),
             )
+
+
+def answer(ledger: Ledger, ctx, number, step) -> None:
+    """Route a message from the step's phone, then hand it off or reply."""
+    message_id = ledger.route_inbound_sms(ctx, step[1], number, "hi").value[
+        "message_id"
+    ]
+    when = DAY + timedelta(days=step[-1])
+    try:
+        if step[0] == "handoff":
+            ledger.hand_off(ctx, message_id, to_user_id=step[2], now=when)
+        elif (holder := ledger.get_decision(ctx, message_id)["recipient"]) and (
+            holder.get("user_id")
+        ):
+            ledger.record_sent_reply(
+                ctx, message_id, reply_id="r", user_id=holder["user_id"],
+                body="ok", provider_id="SM-r", sent_at=when,
+            )  # fmt: skip
+    except DomainError:
+        pass  # to its holder, or to an inactive user
 
 
 def folded_facts(ledger: Ledger, account_id: str, number: str, sender: str) -> Facts:
@@ -111,6 +146,18 @@ def folded_facts(ledger: Ledger, account_id: str, number: str, sender: str) -> F
                     n.id,
                 )
             )
+        elif name == "InboundSms.HandedOff":
+            notes += [
+                NoteFact(event.handoff_id, "handoff", contact_id, event.to_user_id,
+                         None, event.at, n.id, event.message_id, event.by_user_id)
+                for contact_id in event.contact_ids
+            ]  # fmt: skip
+        elif name == "Dispatch.Sent":
+            notes += [
+                NoteFact(event.reply_id, "sms", contact_id, event.user_id, None,
+                         event.occurred_at, n.id)
+                for contact_id in event.contact_ids
+            ]  # fmt: skip
         elif name.startswith("InboundNumber."):
             backup = event.backup_email
     matched = [

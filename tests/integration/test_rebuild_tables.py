@@ -3,7 +3,8 @@
 The history below has every event the view folds, and writes that only give
 the right rows in ledger order: a contact's phones replaced, a note displaced
 by a later one and not by a backfilled older one, a decision held and then
-routed, a mail tried, then sent or given up on.
+routed, a mail tried, then sent or given up on; a message handed on twice,
+its mails tried, sent and given up on; replies tried, sent and refused.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -76,6 +77,31 @@ def build_history(ledger: Ledger) -> None:
     for _ in range(3):
         ledger.record_delivery_failure(
             ctx.account_id, "m1", permanent=True, error="refused", retry_at=retry
+        )
+    hand_off_and_reply(ledger, ctx, retry)
+
+
+def hand_off_and_reply(ledger: Ledger, ctx: Any, retry: datetime) -> None:
+    account_id = ctx.account_id
+    ledger.hand_off(ctx, "m2", to_user_id="bob", note="yours", handoff_id="h1")
+    ledger.hand_off(ctx, "m2", to_user_id="ann", by_user_id="bob", handoff_id="h2")
+    ledger.record_handoff_mail_failure(
+        account_id, "m2", "h1", permanent=False, error="busy", retry_at=retry
+    )
+    ledger.record_handoff_mailed(account_id, "m2", "h1", "<h1@mail>")
+    for _ in range(3):
+        ledger.record_handoff_mail_failure(
+            account_id, "m2", "h2", permanent=True, error="refused", retry_at=retry
+        )
+    for reply_id in ("r1", "r2"):
+        ledger.reply(ctx, "m2", user_id="ann", body="ok", reply_id=reply_id)
+    ledger.record_reply_failure(
+        account_id, "m2", "r1", permanent=False, error="away", retry_at=retry
+    )
+    ledger.record_reply_sent(account_id, "m2", "r1", "SM1")
+    for _ in range(3):
+        ledger.record_reply_failure(
+            account_id, "m2", "r2", permanent=True, error="21610", retry_at=retry
         )
 
 
