@@ -11,6 +11,7 @@ import sysconfig
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ START_SECONDS = 60
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Built from a copy: setuptools leaves a build/ folder where it builds.
     where = tmp_path_factory.mktemp("wheel")
     source = where / "source"
@@ -64,7 +65,7 @@ def test_wheel_holds_the_console_templates_and_assets(wheel):
 
 
 @pytest.fixture(scope="module")
-def installed(wheel, tmp_path_factory) -> Path:
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtual environment with the wheel installed in it, not editable.
 
     The wheel goes in with --no-deps; its dependencies are the project's own
@@ -151,7 +152,7 @@ def test_installed_wheel_serves_and_routes_a_message(installed, database_url, tm
         assert account.status == 201, account.body
         auth = {"Authorization": f"Bearer {account.body['api_key']}"}
 
-        def ok(method: str, path: str, body: dict[str, object]) -> object:
+        def ok(method: str, path: str, body: Any) -> Any:
             answer = call(base, method, path, body, auth)
             assert answer.status in (200, 201), answer.body
             return answer.body
