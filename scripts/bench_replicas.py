@@ -77,7 +77,8 @@ def ledger_of(url: str, events: int) -> Fixture:
     try:
         if ledger.head() >= events:
             fx = existing_fixture(ledger)
-            fx.api_key = ledger.create_api_key(fx.account_id, "bench")["api_key"]
+            name = f"bench {time.time_ns()}"  # each run a key of its own
+            fx.api_key = ledger.create_api_key(fx.account_id, name)["api_key"]
             print(f"reusing the ledger of {fx.events:,} events", flush=True)
             return fx
     finally:
