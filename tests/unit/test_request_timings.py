@@ -2,7 +2,10 @@
 each in the bucket Prometheus would put it in, and none lost or counted twice."""
 
 import asyncio
+import threading
 import time
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from prometheus_client import REGISTRY
 
@@ -16,6 +19,24 @@ def sample(suffix: str, route: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(NAME + suffix, labels) or 0.0
 
 
+def run_in_a_loop(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """`main` on an event loop of its own, in a thread: a test before may
+    have left a loop running in this one."""
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as error:
+            failed.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
+
+
 def test_each_timing_lands_in_its_bucket_once_flushed():
     route = "/unit/buckets"
     timings = RequestTimings()
@@ -26,7 +47,7 @@ def test_each_timing_lands_in_its_bucket_once_flushed():
         assert sample("_count", route) == 0  # not yet added
         timings.flush()
 
-    asyncio.run(observe())
+    run_in_a_loop(observe)
 
     assert sample("_count", route) == 4
     assert sample("_sum", route) == 20.007
@@ -51,6 +72,6 @@ def test_timings_are_added_within_a_second_without_a_scrape():
         timings.observe(("GET", route, "200"), 0.01)
         timings.flush()
 
-    asyncio.run(observe_then_wait())
+    run_in_a_loop(observe_then_wait)
 
     assert sample("_count", route) == 2
