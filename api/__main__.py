@@ -1,4 +1,5 @@
-"""Serve the API with uvicorn: `scripts/serve`, or `python -m smsledger.api`."""
+"""Serve the API with uvicorn: `smsledger serve`, `scripts/serve`, or
+`python -m smsledger.api`."""
 
 from __future__ import annotations
 
@@ -100,17 +101,18 @@ def metrics_directory(settings: Settings) -> None:
     atexit.register(shutil.rmtree, made, ignore_errors=True)
 
 
-def main() -> None:
-    settings = Settings()
+def serve(settings: Settings) -> int:
+    """Serve until stopped; the exit code. Each worker process builds its own
+    app from the environment, so `settings` must be what the environment says."""
     logging.config.dictConfig(log_config(settings.log_format))
     try:
         log.info("data: %s", where_data_lives(settings.database_url))
         check_reachable(settings.database_url)
     except (InvalidInput, OSError, Unreachable) as error:
-        sys.exit(f"smsledger: {error}")
+        print(f"smsledger: {error}", file=sys.stderr)
+        return 1
     if settings.metrics:
         metrics_directory(settings)
-    # Each worker process builds its own app from the same environment.
     config = uvicorn.Config(
         "smsledger.api.app:create_app",
         factory=True,
@@ -122,12 +124,11 @@ def main() -> None:
     )
     if settings.workers > 1:
         Workers(config, settings).run()
-        return
+        return 0
     server = Server(config, settings)
     server.run()
-    if not server.started:
-        sys.exit(1)
+    return 0 if server.started else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(serve(Settings()))

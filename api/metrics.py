@@ -9,13 +9,14 @@ scrape: whichever process or machine changed them, it knows.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import time
+from bisect import bisect_left
 from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import (
@@ -34,19 +35,67 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from smsledger.ledger.replicas import Replicas
 from smsledger.ledger.storage import UNAVAILABLE
 
+# Upper bounds of the request timing buckets, in seconds.
+REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
 REQUESTS = Histogram(
     "smsledger_http_request_duration_seconds",
     "Time to answer a request, by method, route template and status.",
     ["method", "route", "status"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+    buckets=REQUEST_BUCKETS,
 )
 ALERT_STREAMS = Gauge(
     "smsledger_alert_streams_open",
     "Alert streams (GET /v1/users/{user_id}/alerts) open now.",
     multiprocess_mode="livesum",
 )
+# How long a request's timing may wait in its process before /metrics sees it.
+FLUSH_SECONDS = 1.0
 
 router = APIRouter(tags=["operations"])
+
+Labels = tuple[str, str, str]
+
+
+class RequestTimings:
+    """This process's request timings, added to REQUESTS at most a second later.
+
+    With several workers, observing a histogram takes a lock and writes two
+    values into a memory-mapped file: per request, that was most of what timing
+    cost. Here a request adds to plain counts instead, and the counts are added
+    to the histogram a second after the first of them, before this process
+    answers a scrape, and when it stops. Only the event loop's thread touches
+    them, so they need no lock."""
+
+    def __init__(self) -> None:
+        # Per labels: the sum of seconds, then a count per bucket, +Inf last.
+        self._counts: dict[Labels, list[float]] = {}
+        # The loop a flush is due on; None once flushed.
+        self._flush_on: asyncio.AbstractEventLoop | None = None
+
+    def observe(self, labels: Labels, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        # A loop of its own, not only a flag: a test's loop may end before
+        # the flush it was to run.
+        if self._flush_on is not loop:
+            self._flush_on = loop
+            loop.call_later(FLUSH_SECONDS, self.flush)
+        counts = self._counts.get(labels)
+        if counts is None:
+            counts = self._counts[labels] = [0.0] * (len(REQUEST_BUCKETS) + 2)
+        counts[0] += seconds
+        counts[bisect_left(REQUEST_BUCKETS, seconds) + 1] += 1
+
+    def flush(self) -> None:
+        self._flush_on = None
+        counts, self._counts = self._counts, {}
+        for labels, (total, *buckets) in counts.items():
+            child = REQUESTS.labels(*labels)
+            # What Histogram.observe does, a batch at a time: prometheus_client
+            # has no public call to add many observations at once.
+            child._sum.inc(total)
+            for bucket, count in zip(child._buckets, buckets, strict=True):
+                if count:
+                    bucket.inc(count)
 
 
 class RequestMetrics:
@@ -56,12 +105,17 @@ class RequestMetrics:
     def __init__(self, app: ASGIApp, hot_paths: Collection[str]) -> None:
         self.app = app
         self.hot_paths = frozenset(hot_paths)
-        self._timers: dict[tuple[str, str, int], Any] = {}
+        self.timings = RequestTimings()
+        self._labels: dict[tuple[str, str, int], Labels] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            if scope["type"] == "lifespan":  # the server stops: keep the last
+                self.timings.flush()
             return
+        if scope["path"] == "/metrics":
+            self.timings.flush()
         began = time.perf_counter()
         status = 0
 
@@ -74,18 +128,19 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, sending)
         finally:
-            self._timer(scope, status).observe(time.perf_counter() - began)
+            self.timings.observe(
+                self._labels_of(scope, status), time.perf_counter() - began
+            )
 
-    def _timer(self, scope: Scope, status: int) -> Any:
+    def _labels_of(self, scope: Scope, status: int) -> Labels:
         route = getattr(scope.get("route"), "path", None)
         if route is None:
             route = scope["path"] if scope["path"] in self.hot_paths else "unmatched"
         key = (scope["method"], route, status)
-        timer = self._timers.get(key)
-        if timer is None:  # a label lookup costs more than this dictionary's
-            timer = REQUESTS.labels(key[0], route, str(status or "none"))
-            self._timers[key] = timer
-        return timer
+        labels = self._labels.get(key)
+        if labels is None:
+            labels = self._labels[key] = (key[0], route, str(status or "none"))
+        return labels
 
 
 @router.get("/metrics", include_in_schema=False)

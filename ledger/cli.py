@@ -1,4 +1,5 @@
-"""The `smsledger` command: operations on a ledger named by DATABASE_URL.
+"""The `smsledger` command: the server, and operations on a ledger named by
+DATABASE_URL.
 
 Its settings are the server's (`smsledger.api.settings.Settings`): the same environment
 gives the same database and the same secret key.
@@ -7,155 +8,28 @@ gives the same database and the same secret key.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import logging
-import signal
+import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from smsledger.api.settings import Settings
 from smsledger.domain.accounts import POLICIES
-from smsledger.ledger import audit, provider_secrets
 from smsledger.ledger.application import Ledger
-from smsledger.ledger.delivery import DeliveryWorker
+from smsledger.ledger.commands import (
+    Command,
+    audit_verify,
+    audit_what_if,
+    deliver,
+    projections_rebuild,
+    projections_status,
+    secrets_migrate,
+    secrets_rotate,
+)
 from smsledger.ledger.importer import CHUNK
-from smsledger.ledger.mail import transport
-from smsledger.ledger.progress import ProgressBar
 from smsledger.ledger.replicas import Replicas
 from smsledger.ledger.sealing import Sealer
-from smsledger.ledger.sms import TwilioSender
+from smsledger.ledger.storage import NoLedger, Unreachable, check_ledger_there
 from smsledger.ledger.transfer import export_to, import_from
-
-Command = Callable[[argparse.Namespace, Ledger], int]
-
-
-def projections_status(args: argparse.Namespace, ledger: Ledger) -> int:
-    for line in ledger.projection_status():
-        print(line)
-    return 0
-
-
-def projections_rebuild(args: argparse.Namespace, ledger: Ledger) -> int:
-    with ProgressBar("rebuild", unit="events") as bar:
-        report = ledger.rebuild_views(progress=bar.update)
-    print(
-        f"routing view rebuilt: version {report.old_version} -> "
-        f"{report.new_version}, {report.events} events, "
-        f"live at position {report.position}"
-    )
-    return 0
-
-
-def audit_verify(args: argparse.Namespace, ledger: Ledger) -> int:
-    with ProgressBar("verify", unit="events") as bar:
-        report = audit.verify(
-            ledger, account_id=args.account, since=args.since, progress=bar.update
-        )
-    print(
-        f"decisions checked: {report.checked}, consistent: {report.consistent}, "
-        f"inconsistent: {len(report.inconsistent)}"
-    )
-    for message_id in report.inconsistent:
-        print(f"inconsistent: {message_id}")
-    return 1 if report.inconsistent else 0
-
-
-def audit_what_if(args: argparse.Namespace, ledger: Ledger) -> int:
-    with ProgressBar("what-if", unit="events") as bar:
-        report = audit.what_if(
-            ledger, args.policy, account_id=args.account, since=args.since,
-            progress=bar.update,
-        )  # fmt: skip
-    changed = len(report.changed)
-    print(
-        f"decisions checked: {report.checked}; under {report.policy}, "
-        f"{changed} would have gone to someone else"
-    )
-    for change, count in sorted(report.changes.items()):
-        print(f"  {change}: {count}")
-    if args.output:
-        write_changes(report.changed, args.output)
-        print(f"changed decisions written to {args.output}")
-    return 0
-
-
-def deliver(args: argparse.Namespace, ledger: Ledger) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    worker = DeliveryWorker(
-        ledger,
-        transport(args.smtp_url, args.maildir),
-        mail_from=args.mail_from,
-        sms=TwilioSender(args.twilio_api_url),
-        base_url=args.public_base_url,
-    )
-    if args.once:
-        while worker.run_once() == worker.batch:
-            pass
-    else:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: worker.stop())
-        where = "SMTP" if args.smtp_url else f"the Maildir {args.maildir}"
-        print(f"delivering decisions to {where}; stop with Ctrl-C", flush=True)
-        worker.run()
-    counts = ledger.outbox.counts()
-    print(", ".join(f"{status}: {counts.get(status, 0)}" for status in MAIL_STATES))
-    return 0
-
-
-MAIL_STATES = ("pending", "sent", "failed")
-
-
-def secrets_rotate(args: argparse.Namespace, ledger: Ledger) -> int:
-    _log_to_stderr()
-    report = provider_secrets.rotate(ledger)
-    print(
-        f"provider secrets resealed with SECRET_KEY: {report.resealed} "
-        f"secret(s) of {report.accounts} account(s)"
-    )
-    for account_id in report.unreadable:
-        print(f"unreadable with the keys given: account {account_id}")
-    return 1 if report.unreadable else 0
-
-
-def secrets_migrate(args: argparse.Namespace, ledger: Ledger) -> int:
-    _log_to_stderr()
-    report = provider_secrets.migrate(ledger, dry_run=args.dry_run)
-    verb = "would be rewritten" if args.dry_run else "rewritten"
-    print(
-        f"events holding a provider secret in the clear {verb}: {len(report.rewritten)}"
-    )
-    if report.rebuilt:
-        print("routing view rebuilt from the rewritten ledger")
-    for table in report.cleared:
-        print(f"old view table cleared: {table}")
-    return 0
-
-
-def _log_to_stderr() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-
-
-def write_changes(rows: list[dict[str, Any]], path: str) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as out:
-        if path.endswith(".json"):
-            json.dump(rows, out, indent=2)
-            return
-        writer = csv.DictWriter(out, fieldnames=CHANGE_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-CHANGE_COLUMNS = [
-    "message_id",
-    "account_id",
-    "position",
-    "recorded_rule",
-    "recorded_recipient",
-    "what_if_rule",
-    "what_if_recipient",
-]
 
 
 def parser(settings: Settings) -> argparse.ArgumentParser:
@@ -172,6 +46,27 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
         "primary (default: $DATABASE_REPLICA_URL)",
     )
     groups = top.add_subparsers(dest="group", required=True)
+    server = groups.add_parser(
+        "serve",
+        help="serve the HTTP API with uvicorn",
+        description="Serve the HTTP API with uvicorn. Every other setting comes "
+        "from the environment, as for the server (README.md).",
+    )
+    server.add_argument(
+        "--host", default=settings.host, help="default: $HOST or %(default)s"
+    )
+    server.add_argument(
+        "--port",
+        type=bounded(0, 65535),
+        default=settings.port,
+        help="default: $PORT or %(default)s",
+    )
+    server.add_argument(
+        "--workers",
+        type=bounded(1, 1024),
+        default=settings.workers,
+        help="worker processes (default: $WORKERS, $WEB_CONCURRENCY or %(default)s)",
+    )
     projections = groups.add_parser("projections", help="inspect or rebuild views")
     verbs = projections.add_subparsers(dest="verb", required=True)
     verbs.add_parser("status", help="each view's position and lag").set_defaults(
@@ -202,8 +97,7 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
         )
         command.set_defaults(run=run)
     mail = groups.add_parser(
-        "deliver",
-        help="mail routed decisions and send replies, as a process of its own",
+        "deliver", help="mail routed decisions, as a process of its own"
     )
     mail.add_argument(
         "--smtp-url",
@@ -279,14 +173,50 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
     return top
 
 
+def bounded(low: int, high: int) -> Callable[[str], int]:
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"a whole number from {low} to {high}")
+        return value
+
+    return whole
+
+
+def serve(args: argparse.Namespace) -> int:
+    # Each worker process builds its app from the environment: the flags go there.
+    given = {
+        "DATABASE_URL": args.database_url,
+        "DATABASE_REPLICA_URL": args.replica_url,
+        "HOST": args.host,
+        "PORT": str(args.port),
+        "WORKERS": str(args.workers),
+    }
+    os.environ.update(given)
+    from smsledger.api.__main__ import serve  # uvicorn: for this command only
+
+    return serve(Settings())
+
+
+# Commands that read or rewrite a ledger: none of them makes an empty one.
+NEED_A_LEDGER = ("projections", "audit", "export", "import", "secrets")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     args = parser(settings).parse_args(argv)
+    if args.group == "serve":
+        return serve(args)
     sealer = None
     if args.group == "secrets":
         sealer = _sealer(settings)
         if sealer is None:
             return 2
+    if args.group in NEED_A_LEDGER and not _ledger_there(args.database_url):
+        return 1
     ledger = Ledger(args.database_url, sealer)
     run: Command = args.run
     urls = [url for url in args.replica_url.split(",") if url.strip()]
@@ -297,6 +227,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         replicas.close()
         ledger.close()
+
+
+def _ledger_there(database_url: str) -> bool:
+    """Whether the database holds a ledger; if not, said on stderr."""
+    try:
+        check_ledger_there(database_url)
+    except (NoLedger, Unreachable) as error:
+        print(
+            f"smsledger: {error}; set DATABASE_URL (or --database-url) to the "
+            "server's database, or run this where the server runs",
+            file=sys.stderr,
+        )
+        return False
+    return True
 
 
 def _sealer(settings: Settings) -> Sealer | None:

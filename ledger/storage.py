@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg
@@ -31,16 +33,33 @@ UNAVAILABLE = (
 )
 
 
+# A table every ledger has from its first opening, on both backends.
+LEDGER_TABLE = "smsledger_views"
+
+
 class Unreachable(Exception):
     """The database named by DATABASE_URL cannot be used, and why."""
 
 
+class NoLedger(Exception):
+    """The database named by DATABASE_URL holds no ledger, and where it looked."""
+
+
+def sqlite_path(database_url: str) -> str | None:
+    """The file of an SQLite URL; None for any other database."""
+    url = urlsplit(database_url)
+    if url.scheme != "sqlite":
+        return None
+    path = unquote(url.path.removeprefix("/"))
+    if not path:
+        raise InvalidInput("DATABASE_URL", "an SQLite URL needs a file path")
+    return path
+
+
 def persistence_env(database_url: str) -> dict[str, str]:
     url = urlsplit(database_url)
-    if url.scheme == "sqlite":
-        path = unquote(url.path.removeprefix("/"))
-        if not path:
-            raise InvalidInput("DATABASE_URL", "an SQLite URL needs a file path")
+    path = sqlite_path(database_url)
+    if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return {
             "PERSISTENCE_MODULE": "smsledger.projections.sqlite:Factory",
@@ -66,9 +85,10 @@ def persistence_env(database_url: str) -> dict[str, str]:
 
 def where_data_lives(database_url: str) -> str:
     """The database in words, for the log: never its password."""
+    path = sqlite_path(database_url)
+    if path is not None:
+        return f"SQLite file {Path(path).resolve()}"
     env = persistence_env(database_url)
-    if "SQLITE_DBNAME" in env:
-        return f"SQLite file {Path(env['SQLITE_DBNAME']).resolve()}"
     return (
         f"PostgreSQL database {env['POSTGRES_DBNAME']!r} on "
         f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']} as {env['POSTGRES_USER']}"
@@ -85,19 +105,49 @@ def check_reachable(database_url: str, timeout: int = 5) -> None:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             conn.close()
         else:
-            psycopg.connect(
-                dbname=env["POSTGRES_DBNAME"],
-                host=env["POSTGRES_HOST"],
-                port=env["POSTGRES_PORT"],
-                user=env["POSTGRES_USER"],
-                password=env["POSTGRES_PASSWORD"],
-                connect_timeout=timeout,
-            ).close()
+            _connect(env, timeout).close()
     except (psycopg.Error, sqlite3.Error) as error:
         raise Unreachable(
             f"cannot open {where_data_lives(database_url)}: {_one_line(error)}"
         ) from error
 
 
+def _connect(env: dict[str, str], timeout: int) -> psycopg.Connection[Any]:
+    return psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"],
+        connect_timeout=timeout,
+    )
+
+
 def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
+
+
+def check_ledger_there(database_url: str, timeout: int = 5) -> None:
+    """`NoLedger` unless the database holds a ledger; `Unreachable` if it cannot
+    be opened. Creates nothing: neither the SQLite file nor its folder."""
+    where = where_data_lives(database_url)
+    path = sqlite_path(database_url)
+    try:
+        if path is not None:
+            if not Path(path).is_file():
+                raise NoLedger(f"no ledger here: there is no {where}")
+            # Read-only: a plain connect would make the file it looks for.
+            uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+            with closing(sqlite3.connect(uri, uri=True, timeout=timeout)) as conn:
+                found = conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    (LEDGER_TABLE,),
+                ).fetchone()
+        else:
+            with _connect(persistence_env(database_url), timeout) as pg:
+                row = pg.execute("SELECT to_regclass(%s)", (LEDGER_TABLE,)).fetchone()
+                found = row if row and row[0] else None
+    except (psycopg.Error, sqlite3.Error) as error:
+        raise Unreachable(f"cannot open {where}: {_one_line(error)}") from error
+    if found is None:
+        raise NoLedger(f"no ledger here: the {where} holds none")

@@ -1,14 +1,11 @@
 """What running as a service costs: metrics and request ids against recording
-throughput, and an audit on the primary or on a standby against routing's tail.
+throughput.
 
     .venv/bin/python scripts/bench_service.py overhead   # shared PostgreSQL
-    .venv/bin/python scripts/bench_service.py replicas   # its own primary, standby
 
 `overhead` serves the same ledger twice, one process each: as shipped, and
-bare (no metrics, no request ids), and measures them in turns. `replicas`
-starts a primary and a streaming standby (as the tests do, as root), fills a
-100k-event ledger and routes at 200 requests/s while `smsledger audit verify`
-runs on neither, on the primary, and on the standby.
+bare (no metrics, no request ids), and measures them in turns. An audit on the
+primary or on a standby against routing's tail: `scripts/bench_replicas.py`.
 """
 
 from __future__ import annotations
@@ -23,9 +20,8 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 APP = "smsledger.api.app:create_app"
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 import loadgen  # noqa: E402
 import psutil  # noqa: E402
 import psycopg  # noqa: E402
-from bench import Fixture, free_port, generate, inbound_body, sms_body  # noqa: E402
+from bench import Fixture, free_port, generate, sms_body  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
 from smsledger.api.app import create_app  # noqa: E402
@@ -96,7 +92,7 @@ def load_average() -> str:
     return f"load average {one:.1f} (1 min), {five:.1f} (5 min)"
 
 
-def overhead(rounds: int = 5, seconds: float = 6.0) -> None:
+def overhead(rounds: int = 10, seconds: float = 6.0) -> None:
     name = f"bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(SHARED, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
@@ -116,8 +112,12 @@ def overhead(rounds: int = 5, seconds: float = 6.0) -> None:
             servers = {"shipped": shipped, "bare": bare}
             for port, _ in servers.values():  # the key becomes known; caches warm
                 record(port, fx, 2.0)
-            for _ in range(rounds):
-                for kind, (port, pid) in servers.items():
+            for n in range(rounds):
+                # Each goes first in every other round: neither always follows
+                # the other's load.
+                order = list(servers) if n % 2 == 0 else list(reversed(servers))
+                for kind in order:
+                    port, pid = servers[kind]
                     used = cpu_seconds(pid)
                     result = record(port, fx, seconds)
                     used = cpu_seconds(pid) - used
@@ -136,6 +136,14 @@ def overhead(rounds: int = 5, seconds: float = 6.0) -> None:
         more_cpu = statistics.median(cpu["shipped"]) / statistics.median(cpu["bare"])
         fewer = statistics.median(rates["shipped"]) / statistics.median(rates["bare"])
         print(f"shipped/bare: rate {fewer:.3f}, CPU a note {more_cpu:.3f}")
+        # Each round's two runs are next to each other in time: their ratio
+        # is spared most of the load's drift.
+        paired = [s / b for s, b in zip(cpu["shipped"], cpu["bare"], strict=True)]
+        each = ", ".join(f"{ratio:.3f}" for ratio in paired)
+        print(
+            f"shipped/bare CPU a note, round by round: median "
+            f"{statistics.median(paired):.3f} of {each}"
+        )
     finally:
         with psycopg.connect(SHARED, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
@@ -155,90 +163,5 @@ def record(port: int, fx: Fixture, seconds: float) -> loadgen.Result:
     )  # fmt: skip
 
 
-def replicas(events: int = 100_000, rate: float = 200, seconds: float = 10.0) -> None:
-    from tests.faults.harness import Cluster
-    from tests.replicas.conftest import Pair, StandbyCluster
-
-    primary = Cluster()
-    standby: StandbyCluster | None = None
-    try:
-        primary.start()
-        with psycopg.connect(primary.url(), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE smsledger")
-        url = primary.url("smsledger")
-        ledger = Ledger(url)
-        began = time.monotonic()
-        fx = generate(ledger, events)
-        ledger.close()
-        print(f"ledger of {fx.events} events in {time.monotonic() - began:.0f} s")
-        standby = StandbyCluster(primary)
-        standby.start()
-        # Standbys run on machines of their own: here, at the lowest priority.
-        postmaster = int((standby.data / "postmaster.pid").read_text().split()[0])
-        behind(postmaster)
-        Pair(primary, standby).catch_up(timeout=120)
-        with uvicorn(APP, url) as (port, _):
-            route(port, fx, rate, 3.0)  # warm
-            for where in ("none", "primary", "standby") * 2:
-                audit = start_audit(where, url, standby.url("smsledger"), standby.data)
-                try:
-                    time.sleep(0 if audit is None else 1.0)  # let the audit get going
-                    result = route(port, fx, rate, seconds)
-                    running = audit is not None and audit.poll() is None
-                finally:
-                    if audit is not None:
-                        audit.terminate()
-                        audit.wait()
-                p50, p99 = result.percentile(0.5), result.percentile(0.99)
-                print(
-                    f"audit on {where}: routing p50 {p50 * 1000:.1f} ms, "
-                    f"p99 {p99 * 1000:.1f} ms at {result.rate:.0f}/s, errors "
-                    f"{result.errors}; audit ran throughout: {running}; "
-                    f"{load_average()}",
-                    flush=True,
-                )
-    finally:
-        if standby is not None:
-            standby.remove()
-        primary.remove()
-
-
-def route(port: int, fx: Fixture, rate: float, seconds: float) -> loadgen.Result:
-    return asyncio.run(
-        loadgen.open_loop(
-            "127.0.0.1", port, "/v1/inbound-sms", fx.api_key, inbound_body(fx),
-            rate=rate, seconds=seconds, warmup=1.0,
-        )
-    )  # fmt: skip
-
-
-def start_audit(where: str, url: str, standby_url: str, standby_data: Path) -> Any:
-    if where == "none":
-        return None
-    replica = ["--replica-url", standby_url] if where == "standby" else []
-    # The audit runs on a machine of its own too: here, at the lowest priority.
-    audit = subprocess.Popen(
-        ["nice", "-n", "19", str(ROOT / ".venv/bin/smsledger"),
-         "--database-url", url, *replica, "audit", "verify"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    if where == "standby":
-        time.sleep(0.5)  # its backend on the standby is forked: lower it too
-        postmaster = int(Path(standby_data, "postmaster.pid").read_text().split()[0])
-        behind(postmaster)
-    return audit
-
-
-def behind(pid: int) -> None:
-    """A process and its children at the lowest CPU priority."""
-    root = psutil.Process(pid)
-    for process in [root, *root.children(recursive=True)]:
-        with suppress(psutil.Error):  # a child that has just exited
-            process.nice(19)
-
-
 if __name__ == "__main__":
-    if sys.argv[1] == "overhead":
-        overhead()
-    else:
-        replicas()
+    overhead()

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from smsledger.ledger.cli import CHANGE_COLUMNS
+from smsledger.ledger.commands import CHANGE_COLUMNS
 
 
 def test_verify_of_a_clean_history_exits_0_with_a_summary(history, smsledger):
