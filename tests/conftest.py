@@ -1,6 +1,7 @@
 """Fixtures shared by the suite: a clean database per test, SQLite and PostgreSQL."""
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,18 +68,38 @@ def small_pool(url: str, size: int = 2) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
+# How long a test waits for a slot when the shared server is full.
+SERVER_FULL_WAIT_SECONDS = 120
+
+
+def admin_connection(url: str) -> psycopg.Connection[tuple[object, ...]]:
+    """A connection to the shared server, waiting while it has no free slot:
+    other test runs on the same server come and go, and a full server is a
+    moment of theirs, not a failure of this test."""
+    deadline = time.monotonic() + SERVER_FULL_WAIT_SECONDS
+    pause = 0.1
+    while True:
+        try:
+            return psycopg.connect(url, autocommit=True)
+        except psycopg.OperationalError as error:
+            if "too many clients" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 2.0)
+
+
 @contextmanager
 def new_postgres_database(admin_url: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL database, dropped on exit."""
     name = f"t_{uuid.uuid4().hex[:16]}"
     ident = sql.Identifier(name)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
+    with admin_connection(admin_url) as conn:
         # template0: nothing a previous test left in template1 can leak in.
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(ident))
     try:
         yield _with_database(admin_url, name)
     finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
+        with admin_connection(admin_url) as conn:
             # FORCE: a leaked connection or pool must not fail teardown.
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(ident))
 
