@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from smsledger.api.schemas import (
@@ -189,10 +190,15 @@ def read_jsonl(
         if not text.strip():
             continue
         try:
-            raw = json.loads(text)
-        except ValueError as error:
-            yield Rejected(number, "", f"is not JSON: {error}")
-            continue
+            raw = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            # The API reads bodies with the standard library, which takes
+            # more (NaN, big integers) and says what is wrong otherwise.
+            try:
+                raw = json.loads(text)
+            except ValueError as error:
+                yield Rejected(number, "", f"is not JSON: {error}")
+                continue
         yield parse(number, raw, default_type)
 
 

@@ -133,20 +133,19 @@ class Importer:
             self.contacts.clear()
 
     def _flush(self, lines: list[Line]) -> None:
-        keys = [_aggregate_id(self.ctx, line) for line in lines]
+        notes = [line for line in lines if line.type in NOTE_TYPES]
+        people = [line for line in lines if line.type not in NOTE_TYPES]
+        keys = [_aggregate_id(self.ctx, line) for line in people]
         recorded = self._recorded(keys)
         made: dict[UUID, Any] = {}  # new aggregates
         order: dict[UUID, int] = {}  # and the line each comes from
         later: list[Line] = []  # changes to aggregates recorded or made above
         outcomes: dict[int, str | Rejected] = {}
-        notes: list[tuple[Line, UUID]] = []
         owners = self._known_users(
-            [line.body.owner_user_id for line in lines if line.type == "contact"]
+            [line.body.owner_user_id for line in people if line.type == "contact"]
         )
-        for line, key in zip(lines, keys, strict=True):
-            if line.type in NOTE_TYPES:
-                notes.append((line, key))
-            elif key in recorded or key in made:
+        for line, key in zip(people, keys, strict=True):
+            if key in recorded or key in made:
                 later.append(line)
             else:
                 try:
@@ -156,12 +155,19 @@ class Importer:
                     outcomes[line.number] = "accepted"
                 except DomainError as error:
                     outcomes[line.number] = _rejected(line, error)
-        prepared = self._prepare_notes([n for n, _ in notes])
-        for (line, key), outcome in zip(notes, prepared, strict=True):
+        prepared = self._prepare_notes(notes)
+        # A note's id is its aggregate's, made by `prepare_note`.
+        recorded.update(
+            self._recorded(
+                [p.aggregate.id for p in prepared if not isinstance(p, Rejected)]
+            )
+        )
+        for line, outcome in zip(notes, prepared, strict=True):
             if isinstance(outcome, Rejected):
                 outcomes[line.number] = outcome
                 continue
             note = outcome.aggregate
+            key = note.id
             twin = recorded.get(key) or made.get(key)
             if twin is None:
                 made[key] = note
@@ -185,6 +191,8 @@ class Importer:
 
     def _recorded(self, ids: list[UUID]) -> dict[UUID, Any]:
         """The aggregates among `ids` that are recorded, as of their first event."""
+        if not ids:
+            return {}
         rows = self.ledger.backend.select_first_events(ids)
         found = {}
         for row in rows:

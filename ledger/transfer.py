@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import os
 import sys
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from typing import BinaryIO, TextIO
 from smsledger.api import lines
 from smsledger.domain.errors import NotFound
 from smsledger.ledger.application import Ledger
-from smsledger.ledger.exporter import export_lines
+from smsledger.ledger.exporter import export_chunks
 from smsledger.ledger.importer import Importer, ImportReport
 from smsledger.ledger.progress import ProgressBar
 
@@ -27,6 +28,10 @@ def import_from(args: argparse.Namespace, ledger: Ledger) -> int:
         print(f"no account {args.account!r}", file=sys.stderr)
         return 2
     fmt = args.format or lines.format_of(args.file)
+    # An import makes millions of short-lived objects: the collector need
+    # not walk again the long-lived ones the process started with (about a
+    # twentieth of the import's CPU).
+    gc.freeze()
     with ExitStack() as stack:
         stream = _open(args.file, stack)
         total = _count_lines(args.file)
@@ -49,12 +54,12 @@ def export_to(args: argparse.Namespace, ledger: Ledger) -> int:
         print(f"no account {args.account!r}", file=sys.stderr)
         return 2
     with ExitStack() as stack:
-        out = (
-            sys.stdout
-            if args.output == "-"
-            else stack.enter_context(open(args.output, "w", encoding="utf-8"))
-        )
-        out.writelines(export_lines(ledger, args.account))
+        if args.output == "-":
+            sys.stdout.flush()
+            out: BinaryIO = sys.stdout.buffer
+        else:
+            out = stack.enter_context(open(args.output, "wb"))
+        out.writelines(export_chunks(ledger, args.account))
     return 0
 
 

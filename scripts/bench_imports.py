@@ -28,7 +28,7 @@ import psycopg
 from bench import percentiles, server
 
 from smsledger.ledger.application import Ledger
-from smsledger.ledger.exporter import export_lines
+from smsledger.ledger.exporter import export_chunks
 from smsledger.ledger.importer import CHUNK
 from smsledger.projections.setwise import stream_events
 
@@ -201,7 +201,9 @@ def main(notes: int, admin_url: str, write: bool, chunk: int | None = None) -> N
         imported = ledger.head() - head - 2 * len(during)
         import_rate = imported / seconds
         started = time.perf_counter()
-        exported = sum(1 for _ in export_lines(ledger, target["account_id"]))
+        exported = sum(
+            c.count(b"\n") for c in export_chunks(ledger, target["account_id"])
+        )
         export_rate = exported / (time.perf_counter() - started)
         started = time.perf_counter()
         scanned = sum(1 for _ in stream_events(ledger.recorder, 0, ledger.head()))

@@ -15,7 +15,7 @@ from smsledger.api import lines
 from smsledger.api.deps import CurrentAccount, LedgerDep, SettingsDep
 from smsledger.api.errors import documented, problem
 from smsledger.ledger.application import AccountContext, Ledger
-from smsledger.ledger.exporter import export_lines
+from smsledger.ledger.exporter import export_chunks
 from smsledger.ledger.importer import Importer
 
 router = APIRouter(prefix="/v1", tags=["import and export"])
@@ -127,5 +127,5 @@ def _import(
 )
 def export(ctx: CurrentAccount, ledger: LedgerDep) -> StreamingResponse:
     """The account's whole history, one event a line, as `import` reads it."""
-    body: Iterator[str] = export_lines(ledger, ctx.account_id)
+    body: Iterator[bytes] = export_chunks(ledger, ctx.account_id)
     return StreamingResponse(body, media_type="application/x-ndjson")

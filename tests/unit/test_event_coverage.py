@@ -7,7 +7,7 @@ import pytest
 from smsledger.domain import history
 from smsledger.domain.events import AGGREGATES, all_event_classes, event_classes
 from smsledger.domain.interactions import Interaction
-from smsledger.ledger.exporter import Lines
+from smsledger.ledger.export_events import Lines
 from smsledger.projections.persistence import RoutingView
 
 
