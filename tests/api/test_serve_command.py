@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.api.conftest import ADMIN
@@ -24,6 +25,16 @@ def test_help_names_the_flags():
 
     for flag in ("--host", "--port", "--workers"):
         assert flag in shown
+
+
+def logged(log: Path, line: str, seconds: float = 15.0) -> bool:
+    """Whether `line` appears in the log within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while line not in log.read_text():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_flags_win_over_the_environment_in_every_worker(postgres_url, tmp_path):
@@ -60,7 +71,9 @@ def test_flags_win_over_the_environment_in_every_worker(postgres_url, tmp_path):
         assert status == 200
         assert seen["account_id"] == account["account_id"]
         assert not elsewhere.exists()
-        assert f"listening on http://127.0.0.1:{port} with 2 workers" in log.read_text()
+        # Said by the supervisor once both workers report ready, which may be
+        # a moment after they first answer.
+        assert logged(log, f"listening on http://127.0.0.1:{port} with 2 workers")
         one.close()
         two.close()
     finally:
