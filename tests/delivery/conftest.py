@@ -7,12 +7,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
+import uvicorn
 from aiosmtpd.controller import Controller
 
 from smsledger.ledger.application import AccountContext, Ledger
@@ -34,6 +36,25 @@ def wait_until(
             pytest.fail(f"condition not met within {timeout} s")
         time.sleep(every)
     return result
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port, for streams: a test
+    client would wait for the end of a stream that never ends."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
+    thread.start()
+    try:
+        wait_until(lambda: server.started or not thread.is_alive())
+        assert server.started
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
 
 
 def free_port() -> int:

@@ -1,15 +1,11 @@
 """Alert streams open at once are capped per API key and per user: 429 beyond."""
 
-import socket
-import threading
-
 import httpx
 import pytest
-import uvicorn
 
 from smsledger.api.app import create_app
 from smsledger.api.settings import Settings
-from tests.delivery.conftest import wait_until
+from tests.delivery.conftest import served, wait_until
 from tests.delivery.test_alerts import Stream, Team, subscribe
 
 
@@ -31,22 +27,9 @@ def ledger(app):
 
 @pytest.fixture
 def client(app):
-    """A client of the app served by uvicorn on a free loopback port: a
-    test client would wait for the end of a stream that never ends."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
-    thread.start()
-    try:
-        wait_until(lambda: server.started or not thread.is_alive())
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        with httpx.Client(base_url=url, timeout=10) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    """A client of the app served on a free loopback port."""
+    with served(app) as url, httpx.Client(base_url=url, timeout=10) as client:
+        yield client
 
 
 def stream_of(client, team, user_id, **params):

@@ -5,20 +5,17 @@ client would wait for the whole response, which a live stream never ends.
 """
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from smsledger.api.app import create_app
 from smsledger.api.settings import Settings
 from smsledger.ledger.application import Ledger
-from tests.delivery.conftest import JANE, NUMBER, STRANGER, set_up_team, wait_until
+from tests.delivery.conftest import JANE, NUMBER, STRANGER, served, set_up_team
 
 GLOBEX_NUMBER = "+14155550200"
 
@@ -31,19 +28,8 @@ def app(database_url):
 @pytest.fixture
 def base_url(app) -> Iterator[str]:
     """The app served by uvicorn on a free loopback port."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
-    thread.start()
-    try:
-        wait_until(lambda: server.started or not thread.is_alive())
-        assert server.started
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with served(app) as url:
+        yield url
 
 
 class Team:

@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 
 from tests.api.conftest import ADMIN, JANE, NUMBER, seed_case_one
-from tests.delivery.conftest import wait_until
+from tests.delivery.conftest import served
 from tests.web.conftest import token
 
 NEXT_ID = re.compile(r"^id: (\d+)$")
@@ -26,19 +23,8 @@ NEXT_ID = re.compile(r"^id: (\d+)$")
 
 @pytest.fixture
 def base_url(app) -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
-    thread.start()
-    try:
-        wait_until(lambda: server.started or not thread.is_alive())
-        assert server.started
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    with served(app) as url:
+        yield url
 
 
 class Api:
