@@ -20,6 +20,7 @@ from smsledger.projections.browse import POSTGRES_KEYS, indexes
 from smsledger.projections.persistence import RoutingView
 from smsledger.projections.pool import fail_fast_pool
 from smsledger.projections.setwise import stream_events
+from smsledger.projections.tables import names
 from smsledger.projections.writers import BatchWriter, on_conflict
 from smsledger.projections.writes import Insert, Op, table_name
 
@@ -59,10 +60,10 @@ def _insert_arrays(op: Insert, version: int, types: tuple[str, ...]) -> str:
     """An insert of many rows, its values given as one array per column."""
     name = table_name(op.table, version)
     selected = ", ".join(f"_args.c{k}" for k in range(len(types)))
-    names = ", ".join(f"c{k}" for k in range(len(types)))
+    arg_columns = ", ".join(f"c{k}" for k in range(len(types)))
     return (
         f"INSERT INTO {name} ({', '.join(op.columns)}) SELECT {selected}"
-        f" FROM {_unnest(types)} AS _args({names}){on_conflict(op, name)}"
+        f" FROM {_unnest(types)} AS _args({arg_columns}){on_conflict(op, name)}"
     )
 
 
@@ -123,8 +124,8 @@ class PostgresRoutingView(RoutingView):
 
     def drop_version(self, curs: Any, version: int) -> None:
         curs.execute(self.DROP_LOCK_TIMEOUT)
-        tables = ", ".join(f"sl_{table}" for table in self.TABLES)
-        curs.execute(self.sql(f"DROP TABLE IF EXISTS {tables}", version))
+        tables = ", ".join(names(version).values())
+        curs.execute(f"DROP TABLE IF EXISTS {tables}")
 
     def read(
         self, queries: list[tuple[str, tuple[Any, ...]]]
@@ -200,9 +201,9 @@ class PostgresRoutingView(RoutingView):
                 continue
             # The query once per row of its parameters' arrays, in order.
             query = _from_args(self.sql(statement, version), slots)
-            names = "".join(f"c{k}, " for k in range(len(types)))
+            arg_columns = "".join(f"c{k}, " for k in range(len(types)))
             rows = (
-                f"{_unnest(types)} WITH ORDINALITY AS _args({names}i)"
+                f"{_unnest(types)} WITH ORDINALITY AS _args({arg_columns}i)"
                 if types
                 else "generate_series(1, %s::int) AS _args(i)"
             )

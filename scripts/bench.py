@@ -614,9 +614,9 @@ def existing_fixture(ledger: Ledger) -> Fixture:
     (account,), (numbers,), (contacts,) = (
         ledger.view.read([(statement, params)])[1]
         for statement, params in (
-            ("SELECT account_id FROM sl_accounts WHERE name = %s", ("Team 0",)),
-            ("SELECT number, account_id FROM sl_numbers", ()),
-            ("SELECT account_id, contact_id, phone FROM sl_contact_phones", ()),
+            ("SELECT account_id FROM {accounts} WHERE name = %s", ("Team 0",)),
+            ("SELECT number, account_id FROM {numbers}", ()),
+            ("SELECT account_id, contact_id, phone FROM {contact_phones}", ()),
         )
     )
     account_id = account[0]["account_id"]
