@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from smsledger.ledger.application import Ledger
-from smsledger.projections.postgres import PostgresRoutingView
+from smsledger.projections.postgres_view import PostgresRoutingView
 from smsledger.projections.rebuild import SWITCH_INTERVAL
 from smsledger.projections.tables import names
 from tests.integration.test_routing import JANE, NUMBER

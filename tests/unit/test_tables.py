@@ -13,7 +13,7 @@ from smsledger.projections.gauges import ViewGauges
 from smsledger.projections.inbox import InboxView
 from smsledger.projections.outbox import Outbox
 from smsledger.projections.persistence import RoutingView
-from smsledger.projections.postgres import PostgresRoutingView
+from smsledger.projections.postgres_view import PostgresRoutingView
 from smsledger.projections.queue import dispatches, handoff_mails
 from smsledger.projections.sqlite import SQLiteRoutingView, qmark
 from smsledger.projections.tables import TABLES, fill, names, ref
