@@ -2,9 +2,9 @@
 
 Decisions by filter, users, contacts, numbers and the account's mail queue,
 each a page at a time and each through an index (a test says so): the pages
-must stay fast however long the ledger grows. The expressions that reach into
-a decision's JSON document differ by backend, so each backend names its own
-(`Keys`); the indexes on them are part of the view's tables.
+must stay fast however long the ledger grows. Which decisions a page holds is
+in `decision_filter.py`; each backend's expressions into a decision's document,
+and the indexes on them, in `keys.py`.
 """
 
 from __future__ import annotations
@@ -14,74 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from smsledger.projections.decision_filter import DecisionFilter, decisions_query
 from smsledger.projections.persistence import RoutingView
-
-
-@dataclass(frozen=True)
-class Keys:
-    """A backend's SQL for the values the console filters and sorts by."""
-
-    sender: str  # a decision's `from`
-    received: str  # its `received_at`, RFC 3339 text in UTC
-    delivery: str  # its `delivery.email`
-    delivery_error: str  # its `delivery.last_error`, the last try's
-    name: str  # a contact's name, lower case, compared code point by code point
-
-
-SQLITE_KEYS = Keys(
-    sender="json_extract(document, '$.from')",
-    received="json_extract(document, '$.received_at')",
-    delivery="json_extract(document, '$.delivery.email')",
-    delivery_error="json_extract(document, '$.delivery.last_error')",
-    name="lower(name)",
-)
-POSTGRES_KEYS = Keys(
-    sender="(document::jsonb ->> 'from')",
-    received="(document::jsonb ->> 'received_at')",
-    delivery="(document::jsonb -> 'delivery' ->> 'email')",
-    delivery_error="(document::jsonb -> 'delivery' ->> 'last_error')",
-    name='(lower(name) COLLATE "C")',
-)
-
-
-def indexes(keys: Keys) -> tuple[str, ...]:
-    """The indexes behind the console's filters, added to the view's tables."""
-    return (
-        "CREATE INDEX IF NOT EXISTS {decisions}_by_rule"
-        " ON {decisions} (account_id, rule, position, message_id)",
-        # Addresses match whatever their case, as mail systems match them.
-        "CREATE INDEX IF NOT EXISTS {decisions}_by_recipient_ci ON {decisions}"
-        " (account_id, (lower(recipient_email)), position, message_id)",
-        "CREATE INDEX IF NOT EXISTS {decisions}_by_sender"
-        f" ON {{decisions}} (account_id, ({keys.sender}), position, message_id)",
-        "CREATE INDEX IF NOT EXISTS {decisions}_by_received"
-        f" ON {{decisions}} (account_id, ({keys.received}))",
-        "CREATE INDEX IF NOT EXISTS {decisions}_by_delivery"
-        f" ON {{decisions}} (account_id, ({keys.delivery}), position, message_id)",
-        "CREATE INDEX IF NOT EXISTS {contacts}_by_name"
-        f" ON {{contacts}} (account_id, ({keys.name}))",
-        "CREATE INDEX IF NOT EXISTS {contacts}_by_owner"
-        " ON {contacts} (account_id, owner_user_id, contact_id)",
-        "CREATE INDEX IF NOT EXISTS {numbers}_by_account"
-        " ON {numbers} (account_id, number)",
-    )
-
-
-@dataclass(frozen=True)
-class DecisionFilter:
-    """Which decisions to list; None is no filter. Times are RFC 3339 text
-    in UTC, `since` inclusive and `until` exclusive."""
-
-    rule: str | None = None
-    recipient: str | None = None
-    status: str | None = None
-    delivery: str | None = None
-    sender: str | None = None
-    since: str | None = None
-    until: str | None = None
-
-
-HELD_RULE = "number_not_configured"
 
 
 @dataclass(frozen=True)
@@ -145,47 +79,7 @@ class Browse:
         limit: int,
     ) -> tuple[str, tuple[Any, ...]]:
         """The statement for a page of decisions, newest first, and its values."""
-        where = ["account_id = %s"]
-        params: list[Any] = [account_id]
-
-        def add(condition: str, *values: Any) -> None:
-            where.append(condition)
-            params.extend(values)
-
-        if only.rule is not None:
-            add("rule = %s", only.rule)
-        # A decision is held exactly when its rule says so, and the rule is
-        # indexed: held ones are found through it.
-        if only.status == "held":
-            add("rule = %s", HELD_RULE)
-        elif only.status is not None:
-            add("status = %s", only.status)
-        if only.recipient is not None:
-            add("lower(recipient_email) = lower(%s)", only.recipient)
-        if only.delivery is not None:
-            add(f"{self.keys.delivery} = %s", only.delivery)
-        if only.sender is not None:
-            add(f"{self.keys.sender} = %s", only.sender)
-        if only.since is not None:
-            add(f"{self.keys.received} >= %s", only.since)
-        if only.until is not None:
-            add(f"{self.keys.received} < %s", only.until)
-        if before is not None:
-            # Spelt out, not as a row value: the index range is then on
-            # position alone, whichever index the filters pick.
-            position, message_id = before
-            add(
-                "position <= %s AND (position < %s OR message_id < %s)",
-                position,
-                position,
-                message_id,
-            )
-        statement = (
-            "SELECT document FROM {decisions} WHERE "
-            + " AND ".join(where)
-            + " ORDER BY position DESC, message_id DESC LIMIT %s"
-        )
-        return statement, (*params, limit)
+        return decisions_query(self.keys, account_id, only, before, limit)
 
     def decisions(
         self,

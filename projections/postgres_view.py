@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg.errors
 
-from smsledger.projections.browse import POSTGRES_KEYS, indexes
+from smsledger.projections.keys import POSTGRES_KEYS, indexes
 from smsledger.projections.persistence import RoutingView
 from smsledger.projections.tables import names
 from smsledger.projections.writers import BatchWriter, on_conflict

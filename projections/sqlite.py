@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 
-from smsledger.projections.browse import SQLITE_KEYS, indexes
+from smsledger.projections.keys import SQLITE_KEYS, indexes
 from smsledger.projections.persistence import RoutingView
 
 Row = tuple[int, str, bytes, Any, int]  # position, topic, state, id, version

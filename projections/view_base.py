@@ -66,7 +66,7 @@ class ViewBase:
     """What every part of the view shares: its datastore and its SQL."""
 
     SELECT_LIVE_VERSION = "SELECT version FROM smsledger_views WHERE name = 'routing'"
-    KEYS: Any  # the backend's `smsledger.projections.browse.Keys`
+    KEYS: Any  # the backend's `smsledger.projections.keys.Keys`
     MARK = "%s"  # the placeholder of the fold's statements
     # A field of a JSON document set to a value given as JSON text.
     SET_FIELD: str

@@ -42,7 +42,7 @@ from smsledger.domain.routing import decide
 from smsledger.domain.vocabulary import Policy
 from smsledger.ledger import audit, browse
 from smsledger.ledger.application import Ledger
-from smsledger.projections.browse import DecisionFilter
+from smsledger.projections.decision_filter import DecisionFilter
 from smsledger.projections.fold import writes
 from smsledger.projections.rebuild import EventDecoder
 from smsledger.projections.setwise import SetwiseWriter

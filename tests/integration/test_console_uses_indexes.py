@@ -4,7 +4,7 @@ its own index, so a page stays fast however many decisions the ledger holds."""
 import pytest
 
 from smsledger.ledger.application import Ledger
-from smsledger.projections.browse import DecisionFilter
+from smsledger.projections.decision_filter import DecisionFilter
 from smsledger.projections.gauges import ViewGauges
 from smsledger.projections.inbox import InboxView
 from tests.conftest import small_pool
