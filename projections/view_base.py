@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from smsledger.domain.decision import encode
+from smsledger.projections.keys import Keys
 from smsledger.projections.tables import fill
 from smsledger.projections.writers import Statements
 
@@ -66,7 +67,7 @@ class ViewBase:
     """What every part of the view shares: its datastore and its SQL."""
 
     SELECT_LIVE_VERSION = "SELECT version FROM smsledger_views WHERE name = 'routing'"
-    KEYS: Any  # the backend's `smsledger.projections.keys.Keys`
+    KEYS: Keys  # the backend's expressions into a decision's document
     MARK = "%s"  # the placeholder of the fold's statements
     # A field of a JSON document set to a value given as JSON text.
     SET_FIELD: str
