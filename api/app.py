@@ -32,15 +32,14 @@ from smsledger.api.routes import (
     twilio,
     users,
 )
-from smsledger.api.schemas import (
+from smsledger.api.schemas.decisions import Decision, InboundSms
+from smsledger.api.schemas.interactions import (
     CallNote,
     CampaignSmsNote,
-    Decision,
-    InboundSms,
     Interaction,
-    Problem,
     SmsNote,
 )
+from smsledger.api.schemas.service import Problem
 from smsledger.api.settings import Settings
 from smsledger.ledger.application import Ledger
 from smsledger.ledger.batch import Batcher

@@ -17,20 +17,10 @@ from typing import Any, TextIO
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from smsledger.api.schemas import (
-    CallNote,
-    CampaignSmsNote,
-    ContactPut,
-    Id,
-    InboundSms,
-    Moment,
-    NumberPut,
-    Request,
-    SmsNote,
-    SmsText,
-    Text,
-    UserPut,
-)
+from smsledger.api.schemas.decisions import InboundSms
+from smsledger.api.schemas.directory import ContactPut, NumberPut, UserPut
+from smsledger.api.schemas.fields import Id, Moment, Request, SmsText, Text
+from smsledger.api.schemas.interactions import CallNote, CampaignSmsNote, SmsNote
 from smsledger.domain.vocabulary import Policy
 
 # Written by `export` to say where a line came from; an import reads past them.

@@ -11,7 +11,8 @@ from smsledger.domain.inbound import InboundSms
 from smsledger.domain.values import parse_phone
 from smsledger.domain.vocabulary import RULES
 from smsledger.ledger.application import AccountContext, Ledger
-from smsledger.projections.browse import DecisionFilter, MessagesPage
+from smsledger.projections.browse import MessagesPage
+from smsledger.projections.decision_filter import DecisionFilter
 
 STATUSES = ("routed", "held")
 DELIVERIES = ("pending", "sent", "failed")

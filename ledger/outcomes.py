@@ -13,7 +13,7 @@ from smsledger.domain.inbound import InboundSms
 from smsledger.ledger import telemetry
 from smsledger.ledger.accounts import AccountCommands
 from smsledger.ledger.base import AccountContext
-from smsledger.projections.browse import DecisionFilter
+from smsledger.projections.decision_filter import DecisionFilter
 
 
 class DeliveryCommands(AccountCommands):

@@ -2,85 +2,20 @@
 
 Decisions by filter, users, contacts, numbers and the account's mail queue,
 each a page at a time and each through an index (a test says so): the pages
-must stay fast however long the ledger grows. The expressions that reach into
-a decision's JSON document differ by backend, so each backend names its own
-(`Keys`); the indexes on them are part of the view's tables.
+must stay fast however long the ledger grows. Which decisions a page holds is
+in `decision_filter.py`; each backend's expressions into a decision's document,
+and the indexes on them, in `keys.py`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from smsledger.projections.decision_filter import DecisionFilter, decisions_query
 from smsledger.projections.persistence import RoutingView
-
-
-@dataclass(frozen=True)
-class Keys:
-    """A backend's SQL for the values the console filters and sorts by."""
-
-    sender: str  # a decision's `from`
-    received: str  # its `received_at`, RFC 3339 text in UTC
-    delivery: str  # its `delivery.email`
-    delivery_error: str  # its `delivery.last_error`, the last try's
-    name: str  # a contact's name, lower case, compared code point by code point
-
-
-SQLITE_KEYS = Keys(
-    sender="json_extract(document, '$.from')",
-    received="json_extract(document, '$.received_at')",
-    delivery="json_extract(document, '$.delivery.email')",
-    delivery_error="json_extract(document, '$.delivery.last_error')",
-    name="lower(name)",
-)
-POSTGRES_KEYS = Keys(
-    sender="(document::jsonb ->> 'from')",
-    received="(document::jsonb ->> 'received_at')",
-    delivery="(document::jsonb -> 'delivery' ->> 'email')",
-    delivery_error="(document::jsonb -> 'delivery' ->> 'last_error')",
-    name='(lower(name) COLLATE "C")',
-)
-
-
-def indexes(keys: Keys) -> tuple[str, ...]:
-    """The indexes behind the console's filters, added to the view's tables."""
-    return (
-        "CREATE INDEX IF NOT EXISTS sl_decisions_by_rule"
-        " ON sl_decisions (account_id, rule, position, message_id)",
-        # Addresses match whatever their case, as mail systems match them.
-        "CREATE INDEX IF NOT EXISTS sl_decisions_by_recipient_ci ON sl_decisions"
-        " (account_id, (lower(recipient_email)), position, message_id)",
-        "CREATE INDEX IF NOT EXISTS sl_decisions_by_sender"
-        f" ON sl_decisions (account_id, ({keys.sender}), position, message_id)",
-        "CREATE INDEX IF NOT EXISTS sl_decisions_by_received"
-        f" ON sl_decisions (account_id, ({keys.received}))",
-        "CREATE INDEX IF NOT EXISTS sl_decisions_by_delivery"
-        f" ON sl_decisions (account_id, ({keys.delivery}), position, message_id)",
-        "CREATE INDEX IF NOT EXISTS sl_contacts_by_name"
-        f" ON sl_contacts (account_id, ({keys.name}))",
-        "CREATE INDEX IF NOT EXISTS sl_contacts_by_owner"
-        " ON sl_contacts (account_id, owner_user_id, contact_id)",
-        "CREATE INDEX IF NOT EXISTS sl_numbers_by_account"
-        " ON sl_numbers (account_id, number)",
-    )
-
-
-@dataclass(frozen=True)
-class DecisionFilter:
-    """Which decisions to list; None is no filter. Times are RFC 3339 text
-    in UTC, `since` inclusive and `until` exclusive."""
-
-    rule: str | None = None
-    recipient: str | None = None
-    status: str | None = None
-    delivery: str | None = None
-    sender: str | None = None
-    since: str | None = None
-    until: str | None = None
-
-
-HELD_RULE = "number_not_configured"
 
 
 @dataclass(frozen=True)
@@ -94,51 +29,41 @@ class MessagesPage:
 class Browse:
     """The view's list queries, in the view's own dialect."""
 
-    SELECT_USERS = "SELECT user_id, email, name, active FROM sl_users"
+    SELECT_USERS = "SELECT user_id, email, name, active FROM {users}"
     SELECT_CONTACTS = (
-        "SELECT contact_id, name, owner_user_id FROM sl_contacts c"
+        "SELECT contact_id, name, owner_user_id FROM {contacts} c"
         " WHERE c.account_id = %s"
     )
-    SELECT_PHONES = (
-        "SELECT contact_id, phone FROM sl_contact_phones"
-        " WHERE account_id = %s AND contact_id IN ({marks}) ORDER BY phone"
-    )
     SELECT_NUMBERS = (
-        "SELECT number, backup_email, label FROM sl_numbers"
+        "SELECT number, backup_email, label FROM {numbers}"
         " WHERE account_id = %s AND number > %s ORDER BY number LIMIT %s"
-    )
-    SELECT_NAMES = (
-        "SELECT user_id AS id, coalesce(name, user_id) AS name FROM sl_users"
-        " WHERE account_id = %s AND user_id IN ({marks})"
-    )
-    SELECT_CONTACT_NAMES = (
-        "SELECT contact_id AS id, coalesce(name, contact_id) AS name"
-        " FROM sl_contacts WHERE account_id = %s AND contact_id IN ({marks})"
-    )
-    # Through the index on the delivery state: the outbox has none by account.
-    COUNT_MAIL = (
-        "SELECT count(*) AS n FROM sl_decisions"
-        " WHERE account_id = %s AND {delivery} = %s"
-    )
-    SELECT_OLDEST_MAIL = (
-        "SELECT o.routed_at FROM sl_outbox o WHERE o.account_id = %s"
-        " AND o.message_id = (SELECT d.message_id FROM sl_decisions d"
-        " WHERE d.account_id = %s AND {delivery} = 'pending'"
-        " ORDER BY d.position, d.message_id LIMIT 1)"
-    )
-    SELECT_MAIL_ERRORS = (
-        "SELECT document FROM sl_decisions WHERE account_id = %s"
-        " AND {delivery} = %s AND {delivery_error} IS NOT NULL"
-        " ORDER BY position DESC LIMIT %s"
-    )
-    SELECT_FIRST_SINCE = (
-        "SELECT min(position) AS position FROM sl_decisions"
-        " WHERE account_id = %s AND {received} >= %s"
     )
 
     def __init__(self, view: RoutingView) -> None:
         self.view = view
-        self.keys: Keys = view.KEYS
+        keys = self.keys = view.KEYS
+        # The statements that reach into a decision's document, each in this
+        # backend's expression (`Keys`); each table by its template.
+        # Through the index on the delivery state: the outbox has none by account.
+        self.count_mail = (
+            "SELECT count(*) AS n FROM {decisions}"
+            f" WHERE account_id = %s AND {keys.delivery} = %s"
+        )
+        self.select_oldest_mail = (
+            "SELECT o.routed_at FROM {outbox} o WHERE o.account_id = %s"
+            " AND o.message_id = (SELECT d.message_id FROM {decisions} d"
+            f" WHERE d.account_id = %s AND {keys.delivery} = 'pending'"
+            " ORDER BY d.position, d.message_id LIMIT 1)"
+        )
+        self.select_mail_errors = (
+            "SELECT document FROM {decisions} WHERE account_id = %s"
+            f" AND {keys.delivery} = %s AND {keys.delivery_error} IS NOT NULL"
+            " ORDER BY position DESC LIMIT %s"
+        )
+        self.select_first_since = (
+            "SELECT min(position) AS position FROM {decisions}"
+            f" WHERE account_id = %s AND {keys.received} >= %s"
+        )
 
     def _rows(self, statement: str, *params: Any) -> list[dict[str, Any]]:
         _, (rows,) = self.view.read([(statement, params)])
@@ -154,47 +79,7 @@ class Browse:
         limit: int,
     ) -> tuple[str, tuple[Any, ...]]:
         """The statement for a page of decisions, newest first, and its values."""
-        where = ["account_id = %s"]
-        params: list[Any] = [account_id]
-
-        def add(condition: str, *values: Any) -> None:
-            where.append(condition)
-            params.extend(values)
-
-        if only.rule is not None:
-            add("rule = %s", only.rule)
-        # A decision is held exactly when its rule says so, and the rule is
-        # indexed: held ones are found through it.
-        if only.status == "held":
-            add("rule = %s", HELD_RULE)
-        elif only.status is not None:
-            add("status = %s", only.status)
-        if only.recipient is not None:
-            add("lower(recipient_email) = lower(%s)", only.recipient)
-        if only.delivery is not None:
-            add(f"{self.keys.delivery} = %s", only.delivery)
-        if only.sender is not None:
-            add(f"{self.keys.sender} = %s", only.sender)
-        if only.since is not None:
-            add(f"{self.keys.received} >= %s", only.since)
-        if only.until is not None:
-            add(f"{self.keys.received} < %s", only.until)
-        if before is not None:
-            # Spelt out, not as a row value: the index range is then on
-            # position alone, whichever index the filters pick.
-            position, message_id = before
-            add(
-                "position <= %s AND (position < %s OR message_id < %s)",
-                position,
-                position,
-                message_id,
-            )
-        statement = (
-            "SELECT document FROM sl_decisions WHERE "
-            + " AND ".join(where)
-            + " ORDER BY position DESC, message_id DESC LIMIT %s"
-        )
-        return statement, (*params, limit)
+        return decisions_query(self.keys, account_id, only, before, limit)
 
     def decisions(
         self,
@@ -207,29 +92,20 @@ class Browse:
         statement, params = self.decisions_query(account_id, only, before, limit)
         return [json.loads(r["document"]) for r in self._rows(statement, *params)]
 
-    SELECT_DECISIONS = (
-        "SELECT document FROM sl_decisions"
-        " WHERE account_id = %s AND message_id IN ({marks})"
-    )
-
     def decisions_by_id(
         self, account_id: str, message_ids: list[str]
     ) -> dict[str, dict[str, Any]]:
         """The decisions of these messages, by message id."""
         if not message_ids:
             return {}
-        marks = ", ".join("%s" for _ in message_ids)
-        rows = self._rows(
-            self.SELECT_DECISIONS.format(marks=marks), account_id, *message_ids
-        )
+        rows = self._rows(*_flat(_in(select_decisions, account_id, message_ids)))
         found = (json.loads(r["document"]) for r in rows)
         return {d["message_id"]: d for d in found}
 
     def first_position_since(self, account_id: str, since: str) -> int | None:
         """The ledger position of the first decision received at or after
         `since`: where a check of "decisions since a day" starts."""
-        statement = self.SELECT_FIRST_SINCE.format(received=self.keys.received)
-        rows = self._rows(statement, account_id, since)
+        rows = self._rows(self.select_first_since, account_id, since)
         position = rows[0]["position"] if rows else None
         return int(position) if position is not None else None
 
@@ -273,7 +149,7 @@ class Browse:
         statement, params = self.SELECT_CONTACTS, [account_id]
         if phone is not None:
             statement += (
-                " AND c.contact_id IN (SELECT p.contact_id FROM sl_contact_phones p"
+                " AND c.contact_id IN (SELECT p.contact_id FROM {contact_phones} p"
                 " WHERE p.account_id = %s AND p.phone = %s)"
             )
             params += [account_id, phone]
@@ -296,9 +172,8 @@ class Browse:
         if not rows:
             return []
         ids = [row["contact_id"] for row in rows]
-        marks = ", ".join("%s" for _ in ids)
         phones: dict[str, list[str]] = {cid: [] for cid in ids}
-        for row in self._rows(self.SELECT_PHONES.format(marks=marks), account_id, *ids):
+        for row in self._rows(*_flat(_in(select_phones, account_id, ids))):
             phones[row["contact_id"]].append(row["phone"])
         return [{**row, "phones": phones[row["contact_id"]]} for row in rows]
 
@@ -316,8 +191,8 @@ class Browse:
         queries = [
             _in(statement, account_id, ids)
             for statement, ids in (
-                (self.SELECT_NAMES, user_ids),
-                (self.SELECT_CONTACT_NAMES, contact_ids),
+                (select_names, user_ids),
+                (select_contact_names, contact_ids),
             )
             if ids
         ]
@@ -338,13 +213,12 @@ class Browse:
     ) -> MessagesPage:
         """All the messages page shows but names, in one read: a page of
         decisions, the team and numbers its filters offer, the failed mails."""
-        count = self.COUNT_MAIL.format(delivery=self.keys.delivery)
         _, (decisions, users, numbers, failed) = self.view.read(
             [
                 self.decisions_query(account_id, only, before, limit),
                 self.users_query(account_id, None, None, 200),
                 (self.SELECT_NUMBERS, (account_id, "", 50)),
-                (count, (account_id, "failed")),
+                (self.count_mail, (account_id, "failed")),
             ]
         )
         return MessagesPage(
@@ -358,23 +232,16 @@ class Browse:
 
     def mails(self, account_id: str, state: str) -> int:
         """How many of the account's mails are in `state`."""
-        count = self.COUNT_MAIL.format(delivery=self.keys.delivery)
-        return int(self._rows(count, account_id, state)[0]["n"])
+        return int(self._rows(self.count_mail, account_id, state)[0]["n"])
 
     def mail_queue(self, account_id: str, errors: int = 5) -> dict[str, Any]:
         """The account's mails waiting and failed, when the oldest waiting one
         was routed, and the decisions whose last try failed, newest first."""
-        keys = {
-            "delivery": self.keys.delivery,
-            "delivery_error": self.keys.delivery_error,
-        }
         pending, failed = (self.mails(account_id, s) for s in ("pending", "failed"))
-        oldest = self._rows(
-            self.SELECT_OLDEST_MAIL.format(**keys), account_id, account_id
-        )
+        oldest = self._rows(self.select_oldest_mail, account_id, account_id)
         recent = []
         for status in ("failed", "pending"):
-            statement = self.SELECT_MAIL_ERRORS.format(**keys)
+            statement = self.select_mail_errors
             for row in self._rows(statement, account_id, status, errors):
                 recent.append(json.loads(row["document"]))
         recent.sort(key=lambda d: (d["position"], d["message_id"]), reverse=True)
@@ -386,11 +253,44 @@ class Browse:
         }
 
 
-def _in(statement: str, account_id: str, ids: set[str]) -> tuple[str, tuple[Any, ...]]:
-    """`statement` with its `{marks}` for each of `ids`, and its values."""
+# Statements over a list of ids, given the placeholders of the list (`marks`).
+
+
+def select_phones(marks: str) -> str:
+    return (
+        "SELECT contact_id, phone FROM {contact_phones}"
+        f" WHERE account_id = %s AND contact_id IN ({marks}) ORDER BY phone"
+    )
+
+
+def select_names(marks: str) -> str:
+    return (
+        "SELECT user_id AS id, coalesce(name, user_id) AS name FROM {users}"
+        f" WHERE account_id = %s AND user_id IN ({marks})"
+    )
+
+
+def select_contact_names(marks: str) -> str:
+    return (
+        "SELECT contact_id AS id, coalesce(name, contact_id) AS name"
+        f" FROM {{contacts}} WHERE account_id = %s AND contact_id IN ({marks})"
+    )
+
+
+def select_decisions(marks: str) -> str:
+    return (
+        "SELECT document FROM {decisions}"
+        f" WHERE account_id = %s AND message_id IN ({marks})"
+    )
+
+
+def _in(
+    statement: Callable[[str], str], account_id: str, ids: Iterable[str]
+) -> tuple[str, tuple[Any, ...]]:
+    """`statement` over the list of `ids`, sorted, and its values."""
     ordered = sorted(ids)
     marks = ", ".join("%s" for _ in ordered)
-    return statement.format(marks=marks), (account_id, *ordered)
+    return statement(marks), (account_id, *ordered)
 
 
 def _flat(query: tuple[str, tuple[Any, ...]]) -> tuple[Any, ...]:

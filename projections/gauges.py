@@ -27,23 +27,31 @@ class Gauges:
 
 
 class ViewGauges:
-    COUNT_PENDING = "SELECT COUNT(*) AS n FROM sl_outbox WHERE status = 'pending'"
-    COUNT_FAILED = "SELECT COUNT(*) AS n FROM sl_outbox WHERE status = 'failed'"
+    COUNT_PENDING = "SELECT COUNT(*) AS n FROM {outbox} WHERE status = 'pending'"
+    COUNT_FAILED = "SELECT COUNT(*) AS n FROM {outbox} WHERE status = 'failed'"
     OLDEST_PENDING = (
-        "SELECT routed_at FROM sl_outbox WHERE status = 'pending'"
+        "SELECT routed_at FROM {outbox} WHERE status = 'pending'"
         " ORDER BY position LIMIT 1"
     )
     MOST_TRIES_PENDING = (
-        "SELECT MAX(attempts) AS n FROM sl_outbox WHERE status = 'pending'"
+        "SELECT MAX(attempts) AS n FROM {outbox} WHERE status = 'pending'"
     )
-    COUNT_HELD = "SELECT COUNT(*) AS n FROM sl_decisions WHERE status = 'held'"
+    COUNT_HELD = "SELECT COUNT(*) AS n FROM {decisions} WHERE status = 'held'"
     # Each by the partial index on its status, which a literal matches.
-    COUNT_HANDOFF_MAILS = (
-        "SELECT COUNT(*) AS n FROM sl_handoff_mails WHERE status = '{}'"
+    COUNT_HANDOFF_MAILS_PENDING = (
+        "SELECT COUNT(*) AS n FROM {handoff_mails} WHERE status = 'pending'"
     )
-    COUNT_REPLIES = "SELECT COUNT(*) AS n FROM sl_dispatches WHERE status = '{}'"
+    COUNT_HANDOFF_MAILS_FAILED = (
+        "SELECT COUNT(*) AS n FROM {handoff_mails} WHERE status = 'failed'"
+    )
+    COUNT_REPLIES_QUEUED = (
+        "SELECT COUNT(*) AS n FROM {dispatches} WHERE status = 'queued'"
+    )
+    COUNT_REPLIES_FAILED = (
+        "SELECT COUNT(*) AS n FROM {dispatches} WHERE status = 'failed'"
+    )
     OLDEST_QUEUED_REPLY = (
-        "SELECT queued_at FROM sl_dispatches WHERE status = 'queued'"
+        "SELECT queued_at FROM {dispatches} WHERE status = 'queued'"
         " ORDER BY position LIMIT 1"
     )
 
@@ -58,10 +66,10 @@ class ViewGauges:
                 (self.OLDEST_PENDING, ()),
                 (self.MOST_TRIES_PENDING, ()),
                 (self.COUNT_HELD, ()),
-                (self.COUNT_HANDOFF_MAILS.format("pending"), ()),
-                (self.COUNT_HANDOFF_MAILS.format("failed"), ()),
-                (self.COUNT_REPLIES.format("queued"), ()),
-                (self.COUNT_REPLIES.format("failed"), ()),
+                (self.COUNT_HANDOFF_MAILS_PENDING, ()),
+                (self.COUNT_HANDOFF_MAILS_FAILED, ()),
+                (self.COUNT_REPLIES_QUEUED, ()),
+                (self.COUNT_REPLIES_FAILED, ()),
                 (self.OLDEST_QUEUED_REPLY, ()),
             ]
         )

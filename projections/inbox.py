@@ -11,26 +11,26 @@ from smsledger.projections.persistence import RoutingView
 
 class InboxView:
     SELECT_REACHED = (
-        "SELECT position FROM sl_inbox"
+        "SELECT position FROM {inbox}"
         " WHERE account_id = %s AND user_id = %s AND message_id = %s"
     )
     SELECT_INBOX = (
         "SELECT i.message_id, i.position, i.reached_at, i.by_user_id, i.note,"
         " d.document, h.user_id AS holder, r.read_position, b.name AS by_name"
-        " FROM sl_inbox i"
-        " JOIN sl_decisions d"
+        " FROM {inbox} i"
+        " JOIN {decisions} d"
         "  ON d.account_id = i.account_id AND d.message_id = i.message_id"
-        " LEFT JOIN sl_holders h"
+        " LEFT JOIN {holders} h"
         "  ON h.account_id = i.account_id AND h.message_id = i.message_id"
         " LEFT JOIN smsledger_inbox_reads r ON r.account_id = i.account_id"
         "  AND r.user_id = i.user_id AND r.message_id = i.message_id"
-        " LEFT JOIN sl_users b"
+        " LEFT JOIN {users} b"
         "  ON b.account_id = i.account_id AND b.user_id = i.by_user_id"
         " WHERE i.account_id = %s AND i.user_id = %s AND i.position < %s"
         " ORDER BY i.position DESC LIMIT %s"
     )
     COUNT_UNREAD = (
-        "SELECT COUNT(*) AS n FROM sl_inbox i"
+        "SELECT COUNT(*) AS n FROM {inbox} i"
         " LEFT JOIN smsledger_inbox_reads r ON r.account_id = i.account_id"
         "  AND r.user_id = i.user_id AND r.message_id = i.message_id"
         " WHERE i.account_id = %s AND i.user_id = %s"
@@ -45,46 +45,46 @@ class InboxView:
         " WHERE excluded.read_position > smsledger_inbox_reads.read_position"
     )
     SELECT_HOLDER = (
-        "SELECT user_id FROM sl_holders WHERE account_id = %s AND message_id = %s"
+        "SELECT user_id FROM {holders} WHERE account_id = %s AND message_id = %s"
     )
     SELECT_REPLIES = (
         "SELECT reply_id, message_id, user_id, body, status, attempts, last_error,"
-        " provider_id, queued_at, next_attempt_at, position FROM sl_dispatches"
+        " provider_id, queued_at, next_attempt_at, position FROM {dispatches}"
         " WHERE account_id = %s AND message_id = %s ORDER BY position"
     )
     SELECT_THREAD = (
         "SELECT t.contact_id, t.position, t.kind, t.occurred_at, t.user_id,"
         " t.message_id, t.body, t.by_user_id, t.item_id, u.name AS user_name,"
-        " s.status FROM sl_thread t"
-        " LEFT JOIN sl_users u ON u.account_id = t.account_id AND u.user_id = t.user_id"
-        " LEFT JOIN sl_dispatches s ON t.kind = 'reply'"
+        " s.status FROM {thread} t"
+        " LEFT JOIN {users} u ON u.account_id = t.account_id AND u.user_id = t.user_id"
+        " LEFT JOIN {dispatches} s ON t.kind = 'reply'"
         "  AND s.account_id = t.account_id AND s.message_id = t.message_id"
         "  AND s.reply_id = t.item_id"
         " WHERE t.account_id = %s AND t.contact_id = %s"
     )
     SELECT_CONTACT_CARD = (
         "SELECT c.contact_id, c.name, c.owner_user_id, u.name AS owner_name"
-        " FROM sl_contacts c LEFT JOIN sl_users u"
+        " FROM {contacts} c LEFT JOIN {users} u"
         "  ON u.account_id = c.account_id AND u.user_id = c.owner_user_id"
         " WHERE c.account_id = %s AND c.contact_id = %s"
     )
     SELECT_PHONES = (
-        "SELECT phone FROM sl_contact_phones"
+        "SELECT phone FROM {contact_phones}"
         " WHERE account_id = %s AND contact_id = %s ORDER BY phone"
     )
     SELECT_COLLEAGUES = (
-        "SELECT user_id, name, email FROM sl_users"
+        "SELECT user_id, name, email FROM {users}"
         " WHERE account_id = %s AND active = %s AND user_id <> %s"
         " AND (LOWER(COALESCE(name, '')) LIKE %s OR LOWER(user_id) LIKE %s"
         "  OR LOWER(email) LIKE %s)"
         " ORDER BY COALESCE(name, user_id), user_id LIMIT %s"
     )
     SELECT_USERS_BY_EMAIL = (
-        "SELECT account_id, user_id FROM sl_users"
+        "SELECT account_id, user_id FROM {users}"
         " WHERE lower(email) = lower(%s) AND active = %s"
         " ORDER BY account_id, user_id"
     )
-    SELECT_USER_NAMES = "SELECT user_id, name FROM sl_users WHERE account_id = %s"
+    SELECT_USER_NAMES = "SELECT user_id, name FROM {users} WHERE account_id = %s"
 
     def __init__(self, view: RoutingView) -> None:
         self.view = view

@@ -1,6 +1,6 @@
 """What delivery reads from the routing view: mails to send, alerts to stream.
 
-The outbox (`sl_outbox`) and the alerts (`sl_alerts`) are tables of the
+The outbox (`sl<N>_outbox`) and the alerts (`sl<N>_alerts`) are tables of the
 routing view, folded from the ledger with everything else, so they are rebuilt
 with it. A worker claims due mails in ledger order and holds a lease on each
 while it sends; the lease is a note in the view, not in the ledger, and the
@@ -18,6 +18,7 @@ from typing import Any
 
 from smsledger.projections.persistence import RoutingView, from_time_key, time_key
 from smsledger.projections.queue import dispatches, handoff_mails
+from smsledger.projections.tables import fill
 
 
 @dataclass(frozen=True)
@@ -31,43 +32,44 @@ class Claimed:
 
 
 class Outbox:
-    CLAIM = (
-        "UPDATE sl_outbox SET lease_owner = %s, lease_until = %s"
-        " WHERE (account_id, message_id) IN ("
-        " SELECT account_id, message_id FROM sl_outbox"
-        " WHERE status = 'pending' AND next_attempt_at <= %s"
-        " AND (lease_until IS NULL OR lease_until <= %s)"
-        " ORDER BY position LIMIT %s{skip_locked})"
-        " RETURNING account_id, message_id, position, routed_at"
-    )
     # Renewing also proves the lease is still this worker's: one whose lease
     # ran out must not send, as another may be sending the same mail.
     EXTEND = (
-        "UPDATE sl_outbox SET lease_until = %s"
+        "UPDATE {outbox} SET lease_until = %s"
         " WHERE account_id = %s AND message_id = %s AND lease_owner = %s"
         " AND status = 'pending'"
     )
     RENEW = EXTEND + " RETURNING message_id"
     # The leases of one version given to the same mails in another, which
-    # only a rebuild's switch writes: {old} names the live version's table.
+    # only a rebuild's switch writes: {old[outbox]} is the live version's table.
     CARRY_LEASES = (
-        "UPDATE sl_outbox SET lease_owner = o.lease_owner, lease_until = o.lease_until"
-        " FROM {old} AS o WHERE o.account_id = sl_outbox.account_id"
-        " AND o.message_id = sl_outbox.message_id AND o.lease_owner IS NOT NULL"
-        " AND sl_outbox.status = 'pending'"
+        "UPDATE {outbox} SET lease_owner = o.lease_owner, lease_until = o.lease_until"
+        " FROM {old[outbox]} AS o WHERE o.account_id = {outbox}.account_id"
+        " AND o.message_id = {outbox}.message_id AND o.lease_owner IS NOT NULL"
+        " AND {outbox}.status = 'pending'"
     )
     SELECT_ALERTS = (
-        "SELECT a.position, d.document FROM sl_alerts a"
-        " JOIN sl_decisions d"
+        "SELECT a.position, d.document FROM {alerts} a"
+        " JOIN {decisions} d"
         "  ON d.account_id = a.account_id AND d.message_id = a.message_id"
         " WHERE a.account_id = %s AND a.user_id = %s AND a.position > %s"
         " ORDER BY a.position LIMIT %s"
     )
-    COUNT_BY_STATUS = "SELECT status, COUNT(*) AS n FROM sl_outbox GROUP BY status"
+    COUNT_BY_STATUS = "SELECT status, COUNT(*) AS n FROM {outbox} GROUP BY status"
 
     def __init__(self, view: RoutingView) -> None:
         self.view = view
-        self.claim_sql = self.CLAIM.format(skip_locked=view.SKIP_LOCKED)
+        # Passing over the rows other workers are claiming, where the
+        # backend can (`SKIP_LOCKED`).
+        self.claim_sql = (
+            "UPDATE {outbox} SET lease_owner = %s, lease_until = %s"
+            " WHERE (account_id, message_id) IN ("
+            " SELECT account_id, message_id FROM {outbox}"
+            " WHERE status = 'pending' AND next_attempt_at <= %s"
+            " AND (lease_until IS NULL OR lease_until <= %s)"
+            f" ORDER BY position LIMIT %s{view.SKIP_LOCKED})"
+            " RETURNING account_id, message_id, position, routed_at"
+        )
 
     def claim(
         self, owner: str, now: datetime, lease_until: datetime, limit: int
@@ -139,7 +141,6 @@ def carry_leases(view: RoutingView, curs: Any, old: int, new: int) -> None:
     claims or renews on the old version after this reads the new one before
     it sends (`Outbox.renew`), and finds its lease there or gives way.
     """
-    statement = view.sql(Outbox.CARRY_LEASES, new)
-    curs.execute(statement.format(old=view.sql("sl_outbox", old)))
+    curs.execute(view.dialect(fill(Outbox.CARRY_LEASES, new, old=old)))
     for queue in (handoff_mails(view), dispatches(view)):
         queue.carry_leases(curs, old, new)

@@ -17,54 +17,54 @@ class ViewQueries(ViewFold):
 
     SELECT_HEAD: str  # the ledger's last position, in the reader's snapshot
     SELECT_ACCOUNT_BY_KEY = (
-        "SELECT a.*, k.key_id, k.key_hash FROM sl_api_keys k"
-        " JOIN sl_accounts a ON a.account_id = k.account_id WHERE k.key_hash = %s"
+        "SELECT a.*, k.key_id, k.key_hash FROM {api_keys} k"
+        " JOIN {accounts} a ON a.account_id = k.account_id WHERE k.key_hash = %s"
     )
     SELECT_LIVE_KEY = (
-        "SELECT key_id FROM sl_api_keys WHERE key_hash = %s AND account_id = %s"
+        "SELECT key_id FROM {api_keys} WHERE key_hash = %s AND account_id = %s"
     )
     SELECT_KEYS = (
         "SELECT k.key_id, k.name, k.prefix, k.created_at, u.last_used_at"
-        " FROM sl_api_keys k LEFT JOIN smsledger_key_usage u"
+        " FROM {api_keys} k LEFT JOIN smsledger_key_usage u"
         " ON u.key_hash = k.key_hash WHERE k.account_id = %s"
         " ORDER BY k.created_at, k.key_id"
     )
     SELECT_SECRET = (
-        "SELECT sealed FROM sl_account_secrets WHERE account_id = %s AND name = %s"
+        "SELECT sealed FROM {account_secrets} WHERE account_id = %s AND name = %s"
     )
-    SELECT_SECRETS = "SELECT account_id, name, sealed FROM sl_account_secrets"
+    SELECT_SECRETS = "SELECT account_id, name, sealed FROM {account_secrets}"
     # Later than the kept time only: two processes may record one use.
     RECORD_KEY_USE = (
         "INSERT INTO smsledger_key_usage (key_hash, last_used_at) VALUES (%s, %s)"
         " ON CONFLICT (key_hash) DO UPDATE SET last_used_at = excluded.last_used_at"
         " WHERE excluded.last_used_at > smsledger_key_usage.last_used_at"
     )
-    SELECT_ACCOUNT = "SELECT * FROM sl_accounts WHERE account_id = %s"
-    SELECT_USER = "SELECT * FROM sl_users WHERE account_id = %s AND user_id = %s"
+    SELECT_ACCOUNT = "SELECT * FROM {accounts} WHERE account_id = %s"
+    SELECT_USER = "SELECT * FROM {users} WHERE account_id = %s AND user_id = %s"
     SELECT_CONTACT = (
-        "SELECT * FROM sl_contacts WHERE account_id = %s AND contact_id = %s"
+        "SELECT * FROM {contacts} WHERE account_id = %s AND contact_id = %s"
     )
-    SELECT_NUMBER = "SELECT * FROM sl_numbers WHERE number = %s"
+    SELECT_NUMBER = "SELECT * FROM {numbers} WHERE number = %s"
     SELECT_MATCHES = (
         "SELECT c.contact_id, c.name, c.owner_user_id, c.registered_position,"
         " u.email, u.name AS user_name, u.active"
-        " FROM sl_contact_phones p"
-        " JOIN sl_contacts c"
+        " FROM {contact_phones} p"
+        " JOIN {contacts} c"
         "  ON c.account_id = p.account_id AND c.contact_id = p.contact_id"
-        " LEFT JOIN sl_users u"
+        " LEFT JOIN {users} u"
         "  ON u.account_id = c.account_id AND u.user_id = c.owner_user_id"
         " WHERE p.account_id = %s AND p.phone = %s"
     )
     SELECT_NOTES: str  # notes of a list of contacts, with their users
     SELECT_DECISION = (
-        "SELECT document FROM sl_decisions WHERE account_id = %s AND message_id = %s"
+        "SELECT document FROM {decisions} WHERE account_id = %s AND message_id = %s"
     )
     SELECT_HELD = (
-        "SELECT message_id FROM sl_decisions"
+        "SELECT message_id FROM {decisions}"
         " WHERE account_id = %s AND to_number = %s AND status = 'held'"
     )
     SELECT_INDEX = (
-        "SELECT position FROM sl_ledger_index"
+        "SELECT position FROM {ledger_index}"
         " WHERE account_id = %s AND key = %s ORDER BY position"
     )
 
@@ -155,17 +155,17 @@ class ViewQueries(ViewFold):
         return self._one(self.SELECT_USER, account_id, user_id)
 
     SELECT_NOTE_REFERENCES = (
-        "SELECT EXISTS (SELECT 1 FROM sl_users WHERE account_id = %s AND user_id = %s)"
-        " AS has_user, EXISTS (SELECT 1 FROM sl_contacts"
+        "SELECT EXISTS (SELECT 1 FROM {users} WHERE account_id = %s AND user_id = %s)"
+        " AS has_user, EXISTS (SELECT 1 FROM {contacts}"
         " WHERE account_id = %s AND contact_id = %s) AS has_contact,"
-        " (SELECT default_region FROM sl_accounts WHERE account_id = %s)"
+        " (SELECT default_region FROM {accounts} WHERE account_id = %s)"
         " AS default_region"
     )
 
     # As above, and whether the request's key is still live, in the same read.
     SELECT_NOTE_REFERENCES_BY_KEY = (
         SELECT_NOTE_REFERENCES
-        + ", EXISTS (SELECT 1 FROM sl_api_keys WHERE key_hash = %s"
+        + ", EXISTS (SELECT 1 FROM {api_keys} WHERE key_hash = %s"
         " AND account_id = %s) AS key_live"
     )
 
@@ -213,17 +213,17 @@ class ViewQueries(ViewFold):
         """Positions of the events under any of `keys`, up to `upto`."""
         marks = ", ".join("%s" for _ in keys)
         statement = (
-            "SELECT DISTINCT position FROM sl_ledger_index WHERE account_id = %s"
+            "SELECT DISTINCT position FROM {ledger_index} WHERE account_id = %s"
             f" AND key IN ({marks}) AND position <= %s"
         )
         rows = self._all(statement, account_id, *keys, upto)
         return [int(row["position"]) for row in rows]
 
     SELECT_ACCOUNT_POSITIONS = (
-        "SELECT DISTINCT position FROM sl_ledger_index"
+        "SELECT DISTINCT position FROM {ledger_index}"
         " WHERE account_id = %s AND position <= %s"
     )
-    SELECT_DECISION_IDS = "SELECT message_id FROM sl_decisions WHERE account_id = %s"
+    SELECT_DECISION_IDS = "SELECT message_id FROM {decisions} WHERE account_id = %s"
 
     def account_positions(self, account_id: str, upto: int) -> list[int]:
         """Positions, up to `upto`, of every event the index holds for the
@@ -243,10 +243,10 @@ class ViewQueries(ViewFold):
         "SELECT n.contact_id, n.interaction_id, n.kind, n.user_id, n.reply,"
         " n.occurred_at, n.position, n.handed_off, n.handed_by,"
         " u.email, u.name AS user_name, u.active"
-        " FROM sl_notes n LEFT JOIN sl_users u"
+        " FROM {notes} n LEFT JOIN {users} u"
         "  ON u.account_id = n.account_id AND u.user_id = n.user_id"
         " WHERE n.account_id = %s AND n.contact_id IN ("
-        "  SELECT p.contact_id FROM sl_contact_phones p"
+        "  SELECT p.contact_id FROM {contact_phones} p"
         "  WHERE p.account_id = %s AND p.phone = %s)"
     )
     SELECT_STATE: str  # the live version and the ledger head, in one row

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from smsledger.projections.persistence import RoutingView, time_key
+from smsledger.projections.tables import fill, ref
 
 
 @dataclass(frozen=True)
@@ -27,36 +28,35 @@ class Item:
 
 
 class Queue:
-    CLAIM = (
-        "UPDATE {table} SET lease_owner = %s, lease_until = %s"
-        " WHERE (account_id, message_id, {item}) IN ("
-        " SELECT account_id, message_id, {item} FROM {table}"
-        " WHERE status = '{waiting}' AND next_attempt_at <= %s"
-        " AND (lease_until IS NULL OR lease_until <= %s)"
-        " ORDER BY position LIMIT %s{skip_locked})"
-        " RETURNING account_id, message_id, {item} AS item_id, position"
-    )
-    EXTEND = (
-        "UPDATE {table} SET lease_until = %s"
-        " WHERE account_id = %s AND message_id = %s AND {item} = %s"
-        " AND lease_owner = %s AND status = '{waiting}'"
-    )
-    COUNT_BY_STATUS = "SELECT status, COUNT(*) AS n FROM {table} GROUP BY status"
-    CARRY_LEASES = (
-        "UPDATE {table} SET lease_owner = o.lease_owner, lease_until = o.lease_until"
-        " FROM {{old}} AS o WHERE o.account_id = {table}.account_id"
-        " AND o.message_id = {table}.message_id AND o.{item} = {table}.{item}"
-        " AND o.lease_owner IS NOT NULL AND {table}.status = '{waiting}'"
-    )
+    """One queue's statements, made for its table, the column naming its
+    item, and the status of an item waiting to be sent."""
 
     def __init__(self, view: RoutingView, table: str, item: str, waiting: str) -> None:
         self.view = view
-        self.table = table
-        names = {"table": table, "item": item, "waiting": waiting}
-        self.claim_sql = self.CLAIM.format(skip_locked=view.SKIP_LOCKED, **names)
-        self.extend_sql = self.EXTEND.format(**names)
-        self.count_sql = self.COUNT_BY_STATUS.format(**names)
-        self.carry_sql = self.CARRY_LEASES.format(**names)
+        t, old = ref(table), ref(table, old=True)
+        self.claim_sql = (
+            f"UPDATE {t} SET lease_owner = %s, lease_until = %s"
+            f" WHERE (account_id, message_id, {item}) IN ("
+            f" SELECT account_id, message_id, {item} FROM {t}"
+            f" WHERE status = '{waiting}' AND next_attempt_at <= %s"
+            " AND (lease_until IS NULL OR lease_until <= %s)"
+            f" ORDER BY position LIMIT %s{view.SKIP_LOCKED})"
+            f" RETURNING account_id, message_id, {item} AS item_id, position"
+        )
+        self.extend_sql = (
+            f"UPDATE {t} SET lease_until = %s"
+            f" WHERE account_id = %s AND message_id = %s AND {item} = %s"
+            f" AND lease_owner = %s AND status = '{waiting}'"
+        )
+        self.count_sql = f"SELECT status, COUNT(*) AS n FROM {t} GROUP BY status"
+        # The leases of the live version given to the same items in the new
+        # one, in a rebuild's switch.
+        self.carry_sql = (
+            f"UPDATE {t} SET lease_owner = o.lease_owner, lease_until = o.lease_until"
+            f" FROM {old} AS o WHERE o.account_id = {t}.account_id"
+            f" AND o.message_id = {t}.message_id AND o.{item} = {t}.{item}"
+            f" AND o.lease_owner IS NOT NULL AND {t}.status = '{waiting}'"
+        )
 
     def claim(
         self, owner: str, now: datetime, lease_until: datetime, limit: int
@@ -103,13 +103,12 @@ class Queue:
 
     def carry_leases(self, curs: Any, old: int, new: int) -> None:
         """As `outbox.carry_leases`, for this queue, in a rebuild's switch."""
-        statement = self.view.sql(self.carry_sql, new)
-        curs.execute(statement.format(old=self.view.sql(self.table, old)))
+        curs.execute(self.view.dialect(fill(self.carry_sql, new, old=old)))
 
 
 def handoff_mails(view: RoutingView) -> Queue:
-    return Queue(view, "sl_handoff_mails", "handoff_id", "pending")
+    return Queue(view, "handoff_mails", "handoff_id", "pending")
 
 
 def dispatches(view: RoutingView) -> Queue:
-    return Queue(view, "sl_dispatches", "reply_id", "queued")
+    return Queue(view, "dispatches", "reply_id", "queued")

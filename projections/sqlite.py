@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 
-from smsledger.projections.browse import SQLITE_KEYS, indexes
+from smsledger.projections.keys import SQLITE_KEYS, indexes
 from smsledger.projections.persistence import RoutingView
 
 Row = tuple[int, str, bytes, Any, int]  # position, topic, state, id, version
@@ -31,7 +31,7 @@ class SQLiteRoutingView(RoutingView):
     WRITE_LOCK = "UPDATE smsledger_views SET version = version"
 
     def dialect(self, statement: str) -> str:
-        return statement.replace("%s", "?")
+        return qmark(statement)
 
     SELECT_COLUMNS = "SELECT name FROM pragma_table_info(?)"
 
@@ -39,6 +39,29 @@ class SQLiteRoutingView(RoutingView):
         "SELECT (SELECT version FROM smsledger_views WHERE name = 'routing')"
         f" AS version, ({SELECT_HEAD}) AS head"
     )
+
+
+def qmark(statement: str) -> str:
+    """`statement` with sqlite3's placeholder, `?`, for each of psycopg's,
+    `%s`, that stands outside quotes: the view's SQL is written once, with
+    psycopg's, and a `%s` in a literal or a quoted name is text, kept as it is.
+    Each statement is converted once (`ViewBase.sql` keeps what it made)."""
+    made: list[str] = []
+    quote = ""  # the quote character of the literal or name we are in
+    at = 0
+    while at < len(statement):
+        char = statement[at]
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif statement.startswith("%s", at):
+            made.append("?")
+            at += 2
+            continue
+        made.append(char)
+        at += 1
+    return "".join(made)
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):

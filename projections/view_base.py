@@ -2,8 +2,9 @@
 
 The view is written in the same transaction as the events it folds, so every
 write the ledger acknowledged is visible to the next read (read your writes),
-in every process. SQL is written once with `%s` placeholders; a backend's view
-says its dialect (`dialect`), and each version of the tables its prefix.
+in every process. SQL is written once, with `%s` placeholders and each table
+named by a template (`{notes}`, see `projections/tables.py`); `sql` makes it
+for one version of the tables, in the backend's dialect (`dialect`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from smsledger.domain.decision import encode
+from smsledger.projections.keys import Keys
+from smsledger.projections.tables import fill
 from smsledger.projections.writers import Statements
 
 T = TypeVar("T")
@@ -64,7 +67,7 @@ class ViewBase:
     """What every part of the view shares: its datastore and its SQL."""
 
     SELECT_LIVE_VERSION = "SELECT version FROM smsledger_views WHERE name = 'routing'"
-    KEYS: Any  # the backend's `smsledger.projections.browse.Keys`
+    KEYS: Keys  # the backend's expressions into a decision's document
     MARK = "%s"  # the placeholder of the fold's statements
     # A field of a JSON document set to a value given as JSON text.
     SET_FIELD: str
@@ -79,14 +82,17 @@ class ViewBase:
         return int(_first(curs.fetchone()))
 
     def sql(self, statement: str, version: int) -> str:
-        """The statement for one version of the tables, in the backend's dialect."""
+        """A statement template made for one version of the tables, in the
+        backend's dialect; made once, then looked up (routing's reads ask
+        for the same few)."""
         key = (statement, version)
-        if key not in self._statements:
-            named = statement.replace("sl_", f"sl{version}_") if version else statement
-            self._statements[key] = self.dialect(named)
-        return self._statements[key]
+        made = self._statements.get(key)
+        if made is None:
+            made = self._statements[key] = self.dialect(fill(statement, version))
+        return made
 
     def dialect(self, statement: str) -> str:
+        """The statement as the driver takes it: psycopg takes `%s` as written."""
         return statement
 
     def _execute(self, tx: Tx, statement: str, *params: Any) -> None:

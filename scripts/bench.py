@@ -42,7 +42,7 @@ from smsledger.domain.routing import decide
 from smsledger.domain.vocabulary import Policy
 from smsledger.ledger import audit, browse
 from smsledger.ledger.application import Ledger
-from smsledger.projections.browse import DecisionFilter
+from smsledger.projections.decision_filter import DecisionFilter
 from smsledger.projections.fold import writes
 from smsledger.projections.rebuild import EventDecoder
 from smsledger.projections.setwise import SetwiseWriter
@@ -614,9 +614,9 @@ def existing_fixture(ledger: Ledger) -> Fixture:
     (account,), (numbers,), (contacts,) = (
         ledger.view.read([(statement, params)])[1]
         for statement, params in (
-            ("SELECT account_id FROM sl_accounts WHERE name = %s", ("Team 0",)),
-            ("SELECT number, account_id FROM sl_numbers", ()),
-            ("SELECT account_id, contact_id, phone FROM sl_contact_phones", ()),
+            ("SELECT account_id FROM {accounts} WHERE name = %s", ("Team 0",)),
+            ("SELECT number, account_id FROM {numbers}", ()),
+            ("SELECT account_id, contact_id, phone FROM {contact_phones}", ()),
         )
     )
     account_id = account[0]["account_id"]

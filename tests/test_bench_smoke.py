@@ -67,7 +67,7 @@ def test_generated_ledger_has_routed_inbound_sms(ledger):
     with ledger.view.snapshot() as tx:
         tx.curs.execute(
             ledger.view.sql(
-                "SELECT rule FROM sl_decisions WHERE status = 'routed'", tx.version
+                "SELECT rule FROM {decisions} WHERE status = 'routed'", tx.version
             )
         )
         rules = {

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Query, Response
 
-from smsledger.api.schemas import Text
+from smsledger.api.schemas.fields import Text
 from smsledger.api.settings import Settings
 from smsledger.domain.errors import InvalidInput
 from smsledger.ledger.application import Saved

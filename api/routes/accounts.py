@@ -9,7 +9,12 @@ from smsledger.api import idempotency
 from smsledger.api.deps import Admin, CurrentAccount, InFlightDep, LedgerDep
 from smsledger.api.errors import documented
 from smsledger.api.idempotency import ADMIN_SCOPE, KeyHeader
-from smsledger.api.schemas import Account, AccountCreate, AccountCreated, AccountPatch
+from smsledger.api.schemas.accounts import (
+    Account,
+    AccountCreate,
+    AccountCreated,
+    AccountPatch,
+)
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 PATH = "/v1/accounts"

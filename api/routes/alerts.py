@@ -26,7 +26,8 @@ from smsledger.api.deps import Credentials, CurrentAccount, LedgerDep, bearer
 from smsledger.api.errors import documented
 from smsledger.api.metrics import ALERT_STREAMS
 from smsledger.api.ratelimit import get_limits
-from smsledger.api.schemas import Decision, Id
+from smsledger.api.schemas.decisions import Decision
+from smsledger.api.schemas.fields import Id
 from smsledger.domain.errors import Conflict
 from smsledger.ledger.application import AccountContext, Ledger
 

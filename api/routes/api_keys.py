@@ -9,7 +9,8 @@ from fastapi import APIRouter, Path
 
 from smsledger.api.deps import Admin, CurrentAccount, LedgerDep
 from smsledger.api.errors import documented
-from smsledger.api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeys, Id
+from smsledger.api.schemas.accounts import ApiKeyCreate, ApiKeyCreated, ApiKeys
+from smsledger.api.schemas.fields import Id
 
 router = APIRouter(prefix="/v1", tags=["api keys"])
 KeyId = Annotated[Id, Path(openapi_examples={"key": {"value": "key_5f2c9a1e0b7d4c3a"}})]

@@ -12,7 +12,7 @@ from smsledger.api.errors import documented
 from smsledger.api.idempotency import KeyHeader
 from smsledger.api.ratelimit import Expensive
 from smsledger.api.routes.inbound import MessageId
-from smsledger.api.schemas import Replay, WhatIf, WhatIfRequest
+from smsledger.api.schemas.audit import Replay, WhatIf, WhatIfRequest
 
 router = APIRouter(prefix="/v1", tags=["auditing"])
 

@@ -9,14 +9,13 @@ from smsledger.api.deps import CurrentAccount, LedgerDep, MayLag
 from smsledger.api.errors import documented
 from smsledger.api.ratelimit import Expensive
 from smsledger.api.routes import PageCursor, PageLimit, answer
-from smsledger.api.schemas import (
+from smsledger.api.schemas.directory import (
     Contact,
     ContactPage,
     ContactPut,
     HistoryEvent,
-    Id,
-    Text,
 )
+from smsledger.api.schemas.fields import Id, Text
 from smsledger.ledger import browse
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])

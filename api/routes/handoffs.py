@@ -9,14 +9,9 @@ from fastapi import APIRouter, Path, Response
 from smsledger.api.deps import CurrentAccount, LedgerDep
 from smsledger.api.errors import documented
 from smsledger.api.routes import answer
-from smsledger.api.schemas import (
-    Decision,
-    HandoffRequest,
-    Id,
-    Reply,
-    ReplyList,
-    ReplyRequest,
-)
+from smsledger.api.schemas.decisions import Decision
+from smsledger.api.schemas.fields import Id
+from smsledger.api.schemas.inbox import HandoffRequest, Reply, ReplyList, ReplyRequest
 
 router = APIRouter(prefix="/v1/routing-decisions", tags=["hand-offs and replies"])
 MessageId = Annotated[Id, Path(openapi_examples={"twilio": {"value": "SM0001"}})]

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from smsledger.api.deps import LedgerDep
 from smsledger.api.errors import RETRY_AFTER_SECONDS, documented, problem
-from smsledger.api.schemas import Health, Ready
+from smsledger.api.schemas.service import Health, Ready
 
 router = APIRouter(tags=["health"])
 

@@ -11,7 +11,8 @@ from smsledger.api.errors import documented
 from smsledger.api.idempotency import KeyHeader
 from smsledger.api.ratelimit import LongListing
 from smsledger.api.routes import PageCursor, PageLimit, answer, check_not_future
-from smsledger.api.schemas import Decision, DecisionPage, Email, Id, InboundSms, Text
+from smsledger.api.schemas.decisions import Decision, DecisionPage, InboundSms
+from smsledger.api.schemas.fields import Email, Id, Text
 from smsledger.domain.vocabulary import Rule
 from smsledger.ledger import browse
 from smsledger.ledger.application import Saved

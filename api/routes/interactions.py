@@ -9,7 +9,12 @@ from smsledger.api.deps import Caller, KnownCaller
 from smsledger.api.errors import documented
 from smsledger.api.idempotency import KeyHeader
 from smsledger.api.routes import answer, check_not_future
-from smsledger.api.schemas import CallNote, CampaignSmsNote, Interaction, SmsNote
+from smsledger.api.schemas.interactions import (
+    CallNote,
+    CampaignSmsNote,
+    Interaction,
+    SmsNote,
+)
 from smsledger.ledger.application import Saved
 
 router = APIRouter(prefix="/v1/interactions", tags=["interactions"])

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Path, Response
 from smsledger.api.deps import CurrentAccount, LedgerDep
 from smsledger.api.errors import documented
 from smsledger.api.routes import answer
-from smsledger.api.schemas import InboundNumber, NumberPut, Text
+from smsledger.api.schemas.directory import InboundNumber, NumberPut
+from smsledger.api.schemas.fields import Text
 
 router = APIRouter(prefix="/v1/inbound-numbers", tags=["inbound numbers"])
 Number = Annotated[

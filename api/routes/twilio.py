@@ -19,7 +19,7 @@ from starlette.datastructures import ImmutableMultiDict
 from smsledger.api.deps import LedgerDep, SettingsDep
 from smsledger.api.errors import documented
 from smsledger.api.idempotency import KeyHeader
-from smsledger.api.schemas import TwilioSms
+from smsledger.api.schemas.decisions import TwilioSms
 from smsledger.api.signatures import Form, signed_by
 from smsledger.domain.errors import InvalidInput
 from smsledger.domain.values import DEFAULT_REGION, parse_phone

@@ -8,14 +8,9 @@ from smsledger.api import cursor
 from smsledger.api.deps import CurrentAccount, LedgerDep, SettingsDep
 from smsledger.api.errors import documented
 from smsledger.api.routes import PageCursor, PageLimit, answer
-from smsledger.api.schemas import (
-    Id,
-    SignInLink,
-    SignInLinkRequest,
-    User,
-    UserPage,
-    UserPut,
-)
+from smsledger.api.schemas.directory import User, UserPage, UserPut
+from smsledger.api.schemas.fields import Id
+from smsledger.api.schemas.inbox import SignInLink, SignInLinkRequest
 from smsledger.ledger import browse
 
 router = APIRouter(prefix="/v1/users", tags=["users"])

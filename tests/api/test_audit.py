@@ -23,7 +23,7 @@ def deactivate_in_view_only(app, user_id):
     with view.snapshot() as tx:
         version = tx.version
     with view.datastore.transaction(commit=True) as curs:
-        statement = "UPDATE sl_users SET active = %s WHERE user_id = %s"
+        statement = "UPDATE {users} SET active = %s WHERE user_id = %s"
         curs.execute(view.sql(statement, version), (False, user_id))
 
 

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from smsledger.api.app import create_app
 from smsledger.api.idempotency import KeyUse, fingerprint
-from smsledger.api.schemas import SmsNote
+from smsledger.api.schemas.interactions import SmsNote
 from tests.api.conftest import (
     ADMIN,
     JANE,

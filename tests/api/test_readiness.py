@@ -23,7 +23,7 @@ def test_fresh_service_is_ready(client):
 
 def test_missing_live_table_makes_the_service_unready_naming_it(client):
     version = live_version(client.app)
-    execute(client.app, "DROP TABLE sl_notes", version)
+    execute(client.app, "DROP TABLE {notes}", version)
 
     body = assert_problem(client.get("/readyz"), 503)
 

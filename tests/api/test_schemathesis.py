@@ -14,7 +14,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from smsledger.api.schemas import InboundSms
+from smsledger.api.schemas.decisions import InboundSms
 from tests.api.conftest import ADMIN, Tenant
 
 

@@ -42,8 +42,8 @@ def write_as_before_sealing(ledger, account_id):
         version = tx.version
     with view.datastore.transaction(commit=True) as curs:
         for statement in (
-            "ALTER TABLE sl_accounts ADD COLUMN twilio_auth_token TEXT",
-            "UPDATE sl_accounts SET twilio_auth_token = %s",
+            "ALTER TABLE {accounts} ADD COLUMN twilio_auth_token TEXT",
+            "UPDATE {accounts} SET twilio_auth_token = %s",
         ):
             params = (TOKEN,) if "%s" in statement else ()
             curs.execute(view.sql(statement, version), params)

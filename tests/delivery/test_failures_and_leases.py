@@ -21,7 +21,7 @@ def delivery(ledger, ctx, message_id):
 
 def lease_until(ledger, message_id):
     with ledger.view.snapshot() as tx:
-        statement = "SELECT lease_until FROM sl_outbox WHERE message_id = %s"
+        statement = "SELECT lease_until FROM {outbox} WHERE message_id = %s"
         tx.curs.execute(ledger.view.sql(statement, tx.version), (message_id,))
         value = tx.fetchone()["lease_until"]
     return from_time_key(value) if value else None

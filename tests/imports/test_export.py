@@ -49,7 +49,7 @@ def test_lines_read_from_stored_json_are_those_of_the_decoded_events(ledger):
         for n in ledger.recorder.select_notifications(None, 10_000)
     ]
     accounts = {ctx.account_id, *(r["account_id"] for r in ledger.view._all(
-        "SELECT account_id FROM sl_accounts"))}  # fmt: skip
+        "SELECT account_id FROM {accounts}"))}  # fmt: skip
 
     read = written = 0
     for account_id in accounts:

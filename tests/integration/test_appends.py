@@ -19,14 +19,14 @@ def test_an_append_whose_fold_fails_leaves_nothing_behind(
 ):
     build_history(ledger, account)
     head = ledger.head()
-    rename_live_table(ledger, "sl_outbox", "sl_outbox_away")  # the fold's last write
+    rename_live_table(ledger, "{outbox}", "{outbox}_away")  # the fold's last write
 
     with pytest.raises(Exception, match="outbox"):
         ledger.route_inbound_sms(account, PHONES[0], NUMBER, "hi", message_id="m1")
 
     assert ledger.head() == head
     assert ledger.list_decisions(account) == []
-    rename_live_table(ledger, "sl_outbox_away", "sl_outbox")
+    rename_live_table(ledger, "{outbox}_away", "{outbox}")
     again = ledger.route_inbound_sms(account, PHONES[0], NUMBER, "hi", message_id="m1")
     assert again.created
     # Its two events, received and routed, and no others (positions may skip

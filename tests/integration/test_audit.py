@@ -84,7 +84,7 @@ def test_tampered_view_is_reported_by_verify_and_repaired_by_rebuild(
     with ledger.view.snapshot() as tx:
         version = tx.version
     with ledger.view.datastore.transaction(commit=True) as curs:
-        statement = "UPDATE sl_users SET active = %s WHERE user_id = %s"
+        statement = "UPDATE {users} SET active = %s WHERE user_id = %s"
         curs.execute(ledger.view.sql(statement, version), (False, "ann"))
     ledger.route_inbound_sms(account, JANE, NUMBER, "hi", message_id="SM-tampered")
 

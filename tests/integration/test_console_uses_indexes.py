@@ -4,7 +4,7 @@ its own index, so a page stays fast however many decisions the ledger holds."""
 import pytest
 
 from smsledger.ledger.application import Ledger
-from smsledger.projections.browse import DecisionFilter
+from smsledger.projections.decision_filter import DecisionFilter
 from smsledger.projections.gauges import ViewGauges
 from smsledger.projections.inbox import InboxView
 from tests.conftest import small_pool
@@ -103,27 +103,11 @@ def test_contact_filters_use_their_index(history, query, index):
 def test_mail_queue_and_lists_use_indexes(history):
     ledger, ctx = history
     browse = ledger.browse
-    keys = {
-        "delivery": browse.keys.delivery,
-        "delivery_error": browse.keys.delivery_error,
-    }
     account = ctx.account_id
     statements = [
-        (
-            browse.COUNT_MAIL.format(**keys),
-            (account, "pending"),
-            "decisions_by_delivery",
-        ),
-        (
-            browse.SELECT_OLDEST_MAIL.format(**keys),
-            (account, account),
-            "decisions_by_delivery",
-        ),
-        (
-            browse.SELECT_MAIL_ERRORS.format(**keys),
-            (account, "failed", 5),
-            "decisions_by_delivery",
-        ),
+        (browse.count_mail, (account, "pending"), "decisions_by_delivery"),
+        (browse.select_oldest_mail, (account, account), "decisions_by_delivery"),
+        (browse.select_mail_errors, (account, "failed", 5), "decisions_by_delivery"),
         (*browse.users_query(account, True, "u1", 50), "users"),
         (browse.SELECT_NUMBERS, (account, "", 50), "numbers_by_account"),
     ]
@@ -150,8 +134,8 @@ def test_inbox_reads_use_indexes(history):
     # What /metrics counts walks a partial index of the few rows waiting or
     # failed, never the table.
     for statement, index in [
-        (gauges.COUNT_REPLIES.format("failed"), "dispatches_failed"),
-        (gauges.COUNT_HANDOFF_MAILS.format("pending"), "handoff_mails_pending"),
+        (gauges.COUNT_REPLIES_FAILED, "dispatches_failed"),
+        (gauges.COUNT_HANDOFF_MAILS_PENDING, "handoff_mails_pending"),
         (gauges.OLDEST_QUEUED_REPLY, "dispatches_queued"),
     ]:
         text = "\n".join(plan(ledger, statement, ()))

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from smsledger.ledger.application import Ledger
-from smsledger.projections.postgres import PostgresRoutingView
+from smsledger.projections.postgres_view import PostgresRoutingView
 from smsledger.projections.rebuild import SWITCH_INTERVAL
+from smsledger.projections.tables import names
 from tests.integration.test_routing import JANE, NUMBER
 
 PHONES = [JANE, "+14155550122", "+14155550133", "+14155550144"]
@@ -74,7 +75,7 @@ def test_rebuild_repairs_a_view_row_altered_by_hand(ledger, account):
         version = tx.version
     with ledger.view.datastore.transaction(commit=True) as curs:
         curs.execute(
-            ledger.view.sql("UPDATE sl_users SET active = %s", version), (False,)
+            ledger.view.sql("UPDATE {users} SET active = %s", version), (False,)
         )
     assert answers(ledger, account) != before
 
@@ -106,7 +107,7 @@ def statistics(view, curs, table: str, version: int) -> int:
         if isinstance(view, PostgresRoutingView)
         else "SELECT count(*) AS n FROM sqlite_stat1 WHERE tbl = %s"
     )
-    curs.execute(view.sql(query, 0), (view.sql(f"sl_{table}", version),))
+    curs.execute(view.sql(query, 0), (names(version)[table],))
     return int(curs.fetchone()["n"])
 
 

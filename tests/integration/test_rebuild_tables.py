@@ -15,6 +15,7 @@ from eventsourcing.persistence import StoredEvent
 
 from smsledger.ledger.application import Ledger
 from smsledger.projections.rebuild import EventDecoder
+from smsledger.projections.tables import names
 
 NUMBER = "+14155550100"
 SPARE = "+14155550199"
@@ -111,7 +112,7 @@ def tables(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
     with view.snapshot() as tx:
         dump = {}
         for table in view.TABLES:
-            tx.curs.execute(view.sql(f"SELECT * FROM sl_{table}", tx.version))
+            tx.curs.execute(f"SELECT * FROM {names(tx.version)[table]}")
             rows = [
                 tuple(row.values()) if isinstance(row, dict) else tuple(row)
                 for row in tx.fetchall()

@@ -3,7 +3,7 @@
 from contextlib import contextmanager
 
 from smsledger.ledger.application import Ledger
-from smsledger.projections.postgres import PostgresRoutingView
+from smsledger.projections.postgres_view import PostgresRoutingView
 from tests.integration.test_rebuild import PHONES, build_history
 from tests.integration.test_routing import NUMBER
 

@@ -11,6 +11,7 @@ from smsledger.projections import view_writes
 from smsledger.projections.fold import writes
 from smsledger.projections.setwise_plans import Plans
 from smsledger.projections.sqlite import SQLiteRoutingView
+from smsledger.projections.tables import fill
 from smsledger.projections.writers import statement
 from smsledger.projections.writes import Insert, Op, SetField, Update, Upsert
 
@@ -29,7 +30,7 @@ def columns_of_tables() -> dict[str, set[str]]:
     """Each view table's columns, as the schema makes them (version 0)."""
     db = sqlite3.connect(":memory:")
     for create in SQLiteRoutingView.CREATE_TABLES:
-        db.execute(create)
+        db.execute(fill(create, 0))
     return {
         table: {row[1] for row in db.execute(f"PRAGMA table_info(sl_{table})")}
         for table in SQLiteRoutingView.TABLES
@@ -64,7 +65,7 @@ def test_an_upsert_may_only_name_columns_it_writes() -> None:
 def run_on_sqlite(ops_and_rows: list[tuple[Op, tuple[Any, ...]]]) -> sqlite3.Connection:
     db = sqlite3.connect(":memory:")
     for create in SQLiteRoutingView.CREATE_TABLES:
-        db.execute(create)
+        db.execute(fill(create, 0))
     set_field = SQLiteRoutingView.SET_FIELD
     for op, values in ops_and_rows:
         db.execute(statement(op, 0, "?", set_field), values)
