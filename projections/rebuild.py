@@ -11,7 +11,9 @@ answer is ever made from a half-built view.
 
 On PostgreSQL the ledger is read as one stream and each page's writes are sent
 set-wise (`smsledger.projections.setwise`); the fold itself is the live one,
-`smsledger.projections.fold.writes`, whichever the backend.
+`smsledger.projections.fold.writes`, whichever the backend. There, the bulk of
+a rebuild folds the notes inside PostgreSQL meanwhile, and the Python fold
+leaves them out (`smsledger.projections.sql_fold`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import resolve_topic
 
+from smsledger.projections import sql_fold
 from smsledger.projections.fold import writes
 from smsledger.projections.outbox import carry_leases
 
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
 from smsledger.projections.persistence import RoutingView
 from smsledger.projections.setwise import SetwiseWriter
 from smsledger.projections.setwise_plans import Plans, Stages
+from smsledger.projections.writes import Write
 
 Progress = Callable[[int, int], None]
 # A stored event as the rebuild reads it.
@@ -77,6 +81,8 @@ class Rebuilder:
         self.page_size = page_size
         self.decoder = EventDecoder(mapper)
         self.setwise = recorder.setwise_rebuild
+        # Whether the bulk of the notes is folded in SQL (`sql_fold.py`).
+        self.notes_in_sql = self.setwise and sql_fold.usable(mapper)
         self.plans = Plans(self.view.SET_FIELD)
 
     def rebuild(self, progress: Progress | None = None) -> RebuildReport:
@@ -87,12 +93,16 @@ class Rebuilder:
             self.view.drop_version(curs, new)
             self.view.create_version(curs, new)
             self.view.record_build(curs, new, 0)
+            if self.notes_in_sql:
+                sql_fold.defer_indexes(curs, self.plans, new)
         position, folded = self._fold_to_head(new, 0, progress)
         self.plans.deferring = False
         with datastore.transaction(commit=True) as curs:
             # Indexes left to make once the tables are full.
             for table in list(self.plans.deferred):
                 self.plans.make_indexes(curs, table)
+            # Its pages may stop short of where the notes folded in SQL got.
+            self.view.record_build(curs, new, position)
             # The planner's statistics before the switch, so that routing's
             # first reads of the new version are planned with them. Not under
             # the append lock: sampling every table takes a while.
@@ -131,6 +141,8 @@ class Rebuilder:
             progress(position, head)
         if head <= position:
             return position, 0
+        if self.notes_in_sql:
+            return head, self._fold_beside_sql(version, position, head, progress)
         return head, self._fold(version, position, head, progress)
 
     def _catch_up(
@@ -178,29 +190,60 @@ class Rebuilder:
                 progress(position, head)
         return folded
 
-    def _fold_pages_setwise(
+    def _fold_beside_sql(
         self, version: int, position: int, head: int, progress: Progress | None
     ) -> int:
+        """Fold the events up to `head`: the notes in SQL, on a connection of
+        their own, while the Python fold does every other event."""
+        recorder: Any = self.recorder  # PostgreSQL's, which names its table so
+        notes = sql_fold.NoteFold(
+            recorder.datastore,
+            recorder.qualified_events_table,
+            self.plans,
+            version,
+            position,
+            head,
+        )
+        with notes:
+            folded = self._fold_pages_setwise(version, position, head, progress, notes)
+        return folded + notes.events
+
+    def _fold_pages_setwise(
+        self,
+        version: int,
+        position: int,
+        head: int,
+        progress: Progress | None,
+        notes: sql_fold.NoteFold | None = None,
+    ) -> int:
         """Fold the events up to `head` from one stream, a page at a time; each
-        page is written set-wise on another thread while the next is folded."""
+        page is written set-wise on another thread while the next is folded.
+        With the notes folded in SQL beside it, those it leaves alone."""
         folded = 0
+        skipping = sql_fold.TOPICS if notes else ()
+        leaving = sql_fold.TAKES if notes else frozenset()
         with (
-            closing(self.recorder.stored_rows(position, head)) as rows,
+            closing(self.recorder.stored_rows(position, head, None, skipping)) as rows,
             PageCommitter(
                 self.recorder.datastore, self.view, self.plans, version
             ) as pages,
             prompt_handoffs(),
         ):
             while page := list(islice(rows, self.page_size)):
-                pages.submit(self._fold_setwise(version, page), page[-1][0])
+                pages.submit(self._fold_setwise(version, page, leaving), page[-1][0])
                 folded += len(page)
                 if progress:
                     progress(page[-1][0], head)
         return folded
 
-    def _fold_setwise(self, version: int, rows: Iterable[Row]) -> SetwiseWriter:
+    def _fold_setwise(
+        self, version: int, rows: Iterable[Row], leaving: frozenset[str] = frozenset()
+    ) -> SetwiseWriter:
         writer = SetwiseWriter(self.plans, version)
-        writer.write_all(writes(self._events(rows)))
+        folded: Iterable[Write] = writes(self._events(rows))
+        if leaving:
+            folded = (w for w in folded if w[0].table not in leaving)
+        writer.write_all(folded)
         return writer
 
     def _events(self, rows: Iterable[Row]) -> Iterator[tuple[Any, int]]:
