@@ -44,6 +44,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import resolve_topic
 
 from smsledger.projections import sql_fold
+from smsledger.projections.finish import finish_tables
 from smsledger.projections.fold import writes
 from smsledger.projections.outbox import carry_leases
 
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 from smsledger.projections.persistence import RoutingView
 from smsledger.projections.setwise import SetwiseWriter
 from smsledger.projections.setwise_plans import Plans, Stages
+from smsledger.projections.tables import names
 from smsledger.projections.writes import Write
 
 Progress = Callable[[int, int], None]
@@ -97,16 +99,18 @@ class Rebuilder:
                 sql_fold.defer_indexes(curs, self.plans, new)
         position, folded = self._fold_to_head(new, 0, progress)
         self.plans.deferring = False
+        # Indexes left to make once the tables are full, and the planner's
+        # statistics before the switch, so that routing's first reads of the
+        # new version are planned with them. Not under the append lock:
+        # sampling every table takes a while.
+        if self.setwise:
+            finish_tables(datastore, self.plans, names(new).values())
+        else:
+            with datastore.transaction(commit=True) as curs:
+                self.view.analyze_version(curs, new)
         with datastore.transaction(commit=True) as curs:
-            # Indexes left to make once the tables are full.
-            for table in list(self.plans.deferred):
-                self.plans.make_indexes(curs, table)
             # Its pages may stop short of where the notes folded in SQL got.
             self.view.record_build(curs, new, position)
-            # The planner's statistics before the switch, so that routing's
-            # first reads of the new version are planned with them. Not under
-            # the append lock: sampling every table takes a while.
-            self.view.analyze_version(curs, new)
         position, more = self._catch_up(new, position, progress)
         folded += more
         with self.recorder.appends_locked() as curs:
