@@ -19,6 +19,7 @@ from typing import Any
 from smsledger.projections.setwise_plans import Plans
 
 CONNECTIONS = 2  # one a core, on the machines measured (docs/PERFORMANCE.md)
+MEMORY = "256MB"  # to sort a table's rows for an index once, at 1M events
 
 
 def finish_tables(datastore: Any, plans: Plans, tables: Iterable[str]) -> None:
@@ -38,6 +39,7 @@ def finish_tables(datastore: Any, plans: Plans, tables: Iterable[str]) -> None:
                 while (table := take()) is not None:
                     with conn.transaction(), conn.cursor() as curs:
                         curs.execute("SET LOCAL synchronous_commit TO OFF")
+                        curs.execute(f"SET LOCAL maintenance_work_mem = '{MEMORY}'")
                         if table in plans.deferred:
                             plans.make_indexes(curs, table)
                         curs.execute(f"ANALYZE {table}")
