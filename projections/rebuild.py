@@ -18,38 +18,29 @@ leaves them out (`smsledger.projections.sql_fold`).
 
 from __future__ import annotations
 
-import json
 import logging
-import queue
 import sys
-import threading
 import time
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from itertools import islice
-from json.scanner import make_scanner
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import (
-    DatetimeAsISO,
-    JSONTranscoder,
     Mapper,
     OperationalError,
-    StoredEvent,
-    Transcoding,
-    find_id_convertor,
 )
-from eventsourcing.utils import resolve_topic
 
 from smsledger.projections import sql_fold
+from smsledger.projections.decoder import EventDecoder
 from smsledger.projections.finish import finish_tables
 from smsledger.projections.fold import writes
 from smsledger.projections.outbox import carry_leases
 
 if TYPE_CHECKING:
     from smsledger.projections.backend import LedgerRecorder
+from smsledger.projections.pages import PageCommitter
 from smsledger.projections.persistence import RoutingView
 from smsledger.projections.setwise import SetwiseWriter
 from smsledger.projections.setwise_plans import Plans, Stages
@@ -287,142 +278,3 @@ def prompt_handoffs() -> Iterator[None]:
         yield
     finally:
         sys.setswitchinterval(previous)
-
-
-class EventDecoder:
-    """Stored events to the very domain events the mapper makes, for less CPU.
-
-    The mapper's JSON transcoder decodes every JSON object through a method
-    that tries and catches; here one plain hook does, and each topic is
-    resolved once. A mapper that ciphers, compresses or transcodes otherwise
-    is used as it is.
-    """
-
-    def __init__(self, mapper: Mapper[Any]) -> None:
-        self.mapper = mapper
-        transcoder = mapper.transcoder
-        self.plain = (
-            isinstance(transcoder, JSONTranscoder)
-            and mapper.cipher is None
-            and mapper.compressor is None
-        )
-        names = transcoder.names if isinstance(transcoder, JSONTranscoder) else {}
-        decoders = {name: _decoder(t) for name, t in names.items()}
-
-        def decode_object(obj: dict[str, Any]) -> Any:
-            if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
-                return decoders[obj["_type_"]](obj["_data_"])
-            return obj
-
-        self._json = json.JSONDecoder(object_hook=decode_object)
-        # The scanner alone: what `decode` adds is for text with white space
-        # around it, which the transcoder never writes.
-        self._scan: Callable[[str, int], tuple[Any, int]] = cast(Any, make_scanner)(
-            self._json
-        )
-        self._classes: dict[str, type[Any]] = {}
-
-    def event_class(self, topic: str) -> type[Any]:
-        cls = self._classes.get(topic)
-        if cls is None:
-            cls = self._classes[topic] = resolve_topic(topic)
-        return cls
-
-    def decode(
-        self, topic: str, state: bytes, originator_id: Any, originator_version: int
-    ) -> Any:
-        """What `Mapper.to_domain_event` makes of the same stored event."""
-        if not self.plain:
-            stored = StoredEvent(originator_id, originator_version, topic, state)
-            return self.mapper.to_domain_event(stored)
-        cls = self.event_class(topic)
-        text = bytes(state).decode("utf8")
-        try:
-            event_state, end = self._scan(text, 0)
-        except StopIteration:
-            end = -1
-        if end != len(text):
-            event_state = self._json.decode(text)  # says what is wrong with it
-        convert = find_id_convertor(
-            cast(Hashable, cls), cast(Hashable, type(originator_id))
-        )
-        event_state["originator_id"] = convert(originator_id)
-        event_state["originator_version"] = originator_version
-        class_version = getattr(cls, "class_version", 1)
-        from_version = event_state.pop("class_version", 1)
-        while from_version < class_version:
-            getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
-            from_version += 1
-        event = object.__new__(cls)
-        object.__setattr__(event, "__dict__", event_state)
-        return event
-
-
-class PageCommitter:
-    """Writes folded pages in order, each in its own transaction with the
-    position it reached, on a thread of its own: the database writes one page
-    while the next is folded. At most two pages wait, so memory stays flat."""
-
-    def __init__(
-        self, datastore: Any, view: RoutingView, plans: Plans, version: int
-    ) -> None:
-        self.datastore = datastore
-        self.view = view
-        self.plans = plans
-        self.version = version
-        self.queue: queue.Queue[tuple[SetwiseWriter, int] | None] = queue.Queue(1)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="rebuild-pages")
-
-    def __enter__(self) -> PageCommitter:
-        self.thread.start()
-        return self
-
-    def submit(self, writer: SetwiseWriter, position: int) -> None:
-        while True:
-            self._raise()
-            try:
-                self.queue.put((writer, position), timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def __exit__(self, *exc: object) -> None:
-        while self.thread.is_alive():
-            try:
-                self.queue.put(None, timeout=0.1)
-                break
-            except queue.Full:
-                continue
-        self.thread.join()
-        if exc[0] is None:
-            self._raise()
-
-    def _raise(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    def _run(self) -> None:
-        try:
-            with self.datastore.get_connection() as conn:
-                stages = Stages(self.plans)
-                try:
-                    while (item := self.queue.get()) is not None:
-                        writer, position = item
-                        with conn.transaction(), conn.cursor() as curs:
-                            # A lost page is built again: no need to wait for disk.
-                            curs.execute("SET LOCAL synchronous_commit TO OFF")
-                            writer.flush(curs, stages)
-                            self.view.record_build(curs, self.version, position)
-                finally:
-                    with conn.cursor() as curs:
-                        stages.drop(curs)
-        except BaseException as error:  # the folding thread raises it
-            self.error = error
-
-
-def _decoder(transcoding: Transcoding) -> Callable[[Any], Any]:
-    """The library's own transcodings, without their checks' cost."""
-    if type(transcoding) is DatetimeAsISO:
-        return datetime.fromisoformat
-    return transcoding.decode

@@ -43,8 +43,8 @@ from smsledger.domain.vocabulary import Policy
 from smsledger.ledger import audit, browse
 from smsledger.ledger.application import Ledger
 from smsledger.projections.decision_filter import DecisionFilter
+from smsledger.projections.decoder import EventDecoder
 from smsledger.projections.fold import writes
-from smsledger.projections.rebuild import EventDecoder
 from smsledger.projections.setwise import SetwiseWriter
 from smsledger.projections.setwise_plans import Plans
 

@@ -15,7 +15,8 @@ from eventsourcing.persistence import StoredEvent
 
 from smsledger.ledger.application import Ledger
 from smsledger.ledger.sealing import Sealer
-from smsledger.projections.rebuild import EventDecoder, Rebuilder
+from smsledger.projections.decoder import EventDecoder
+from smsledger.projections.rebuild import Rebuilder
 from smsledger.projections.tables import names
 from tests.conftest import TEST_SECRET_KEY
 
