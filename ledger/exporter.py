@@ -34,8 +34,8 @@ from smsledger.ledger.export_plain import (
     text,
     values,
 )
+from smsledger.projections.decoder import EventDecoder
 from smsledger.projections.persistence import to_json
-from smsledger.projections.rebuild import EventDecoder
 
 Row = tuple[int, str, bytes, Any, int]
 PAGE = 5000  # lines a page: the mails' outcomes are read a page at a time

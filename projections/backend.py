@@ -38,11 +38,15 @@ class LedgerRecorder(Protocol):
     ) -> Sequence[Notification]: ...
 
     def stored_rows(
-        self, after: int, upto: int, mentioning: UUID | None = None
+        self,
+        after: int,
+        upto: int,
+        mentioning: UUID | None = None,
+        skipping: Sequence[str] = (),
     ) -> Generator[Row, None, None]:
         """The stored events after `after` up to `upto`, in ledger order; with
         `mentioning`, at least those of that aggregate or naming it (a filter
-        the caller refines)."""
+        the caller refines); none of the topics `skipping`."""
         ...
 
     def select_positions(self, positions: Sequence[int]) -> list[Any]: ...

@@ -199,11 +199,16 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         return self.datastore.transaction(commit=True)
 
     def stored_rows(
-        self, after: int, upto: int, mentioning: UUID | None = None
+        self,
+        after: int,
+        upto: int,
+        mentioning: UUID | None = None,
+        skipping: Sequence[str] = (),
     ) -> Generator[Row, None, None]:
         """The stored events after `after` up to `upto`, in one stream; with
-        `mentioning`, only those of that aggregate or whose state names it."""
-        return stream_events(self, after, upto, mentioning)
+        `mentioning`, only those of that aggregate or whose state names it;
+        none of the topics `skipping`."""
+        return stream_events(self, after, upto, mentioning, skipping)
 
     @contextmanager
     def appends_locked(self) -> Iterator[Any]:

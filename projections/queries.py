@@ -248,5 +248,9 @@ class ViewQueries(ViewFold):
         " WHERE n.account_id = %s AND n.contact_id IN ("
         "  SELECT p.contact_id FROM {contact_phones} p"
         "  WHERE p.account_id = %s AND p.phone = %s)"
+        # In ledger order, as replay folds them: one hand-off or reply notes
+        # several contacts at one position, and of those equally recent
+        # notes routing weighs the first (`latest_per_actor`).
+        " ORDER BY n.position, n.contact_id"
     )
     SELECT_STATE: str  # the live version and the ledger head, in one row

@@ -24,7 +24,7 @@ index) is filled without its indexes, which are made once it is full.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Sequence
 from contextlib import suppress
 from operator import itemgetter
 from typing import Any
@@ -161,12 +161,17 @@ def _layer(
 
 
 def stream_events(
-    recorder: Any, after: int, upto: int, mentioning: Any = None
+    recorder: Any,
+    after: int,
+    upto: int,
+    mentioning: Any = None,
+    skipping: Sequence[str] = (),
 ) -> Generator[tuple[Any, ...], None, None]:
     """The stored events after `after` up to `upto`, in ledger order: read by
     one statement whose rows come in chunks, in binary, as they are used.
     With `mentioning` (an id), only events of that aggregate or whose state
-    holds its text: a filter the caller refines.
+    holds its text: a filter the caller refines. None of the topics
+    `skipping`.
 
     Positions commit in order, so every event up to a head once seen is there.
     """
@@ -179,6 +184,9 @@ def stream_events(
     if mentioning is not None:
         statement += " AND (originator_id = %s OR position(%s IN state) > 0)"
         params += [mentioning, str(mentioning).encode()]
+    if skipping:
+        statement += " AND topic <> ALL(%s)"
+        params.append(list(skipping))
     with (
         recorder.datastore.get_connection() as conn,
         conn.cursor(binary=True, row_factory=tuple_row) as curs,

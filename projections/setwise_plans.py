@@ -149,6 +149,19 @@ class Plans:
         bound = set(statement.keyed)
         if any(i["indisunique"] and set(i["columns"]) != bound for i in indexes):
             return
+        self._drop(curs, table, indexes, sorted(bound))
+
+    def defer_all(self, curs: Any, table: str, key: tuple[str, ...]) -> None:
+        """Drop a table's indexes, to make once it is filled, whatever writes
+        it: the caller knows that two rows with the same `key` are the same."""
+        curs.execute(self.SELECT_INDEXES, (table,))
+        rows = curs.fetchall()
+        indexes = [dict(zip(_COLUMNS, _values(row), strict=True)) for row in rows]
+        self._drop(curs, table, indexes, sorted(key))
+
+    def _drop(
+        self, curs: Any, table: str, indexes: list[dict[str, Any]], key: list[str]
+    ) -> None:
         make = []
         for i in indexes:
             if i["constraint_name"]:
@@ -158,7 +171,7 @@ class Plans:
             else:
                 curs.execute(f"DROP INDEX {i['index']}")
                 make.append(i["definition"])
-        self.deferred[table] = (make, sorted(bound))
+        self.deferred[table] = (make, key)
 
     def make_indexes(self, curs: Any, table: str) -> None:
         """Make the indexes of a table filled without them, first dropping the

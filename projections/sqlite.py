@@ -169,10 +169,16 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         return self.datastore.transaction(commit=True)
 
     def stored_rows(
-        self, after: int, upto: int, mentioning: UUID | None = None
+        self,
+        after: int,
+        upto: int,
+        mentioning: UUID | None = None,
+        skipping: Sequence[str] = (),
     ) -> Generator[Row, None, None]:
         """The stored events after `after` up to `upto`, a page at a time;
-        all of them, whatever they mention."""
+        all of them, whatever they mention, but those of the topics
+        `skipping`."""
+        skipped = frozenset(skipping)
         position = after
         while position < upto:
             page = self.select_notifications(
@@ -181,7 +187,8 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             if not page:
                 return
             for n in page:
-                yield n.id, n.topic, n.state, n.originator_id, n.originator_version
+                if n.topic not in skipped:
+                    yield n.id, n.topic, n.state, n.originator_id, n.originator_version
             position = page[-1].id
 
     @contextmanager

@@ -14,7 +14,7 @@ import bench  # noqa: E402
 MEASURES = (
     "routing in process p99",
     "rebuild vs raw ordered scan",
-    "rebuild's read, decode and fold alone",
+    "Python read, decode and fold of every event alone",
     "audit verify",
     "record over HTTP, 4 clients, vs plain save",
     "route over HTTP at 20/s p99",

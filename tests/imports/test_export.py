@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from smsledger.ledger.exporter import Exporter
+from smsledger.projections.decoder import EventDecoder
 from smsledger.projections.persistence import to_json
-from smsledger.projections.rebuild import EventDecoder
 from tests.imports.history import history_lines
 from tests.imports.test_import import open_account, run_import
 from tests.integration.test_rebuild_tables import build_history

@@ -175,6 +175,14 @@ def folded_facts(ledger: Ledger, account_id: str, number: str, sender: str) -> F
     )
 
 
+def assert_view_decides_as_plain_fold(ledger: Ledger, account_id: str, number: str):
+    for sender in [*PHONES, "+14155550199"]:
+        facts, _ = ledger.view.gather_facts(account_id, number, sender)
+        expected = folded_facts(ledger, account_id, number, sender)
+        for policy in ("sms_then_call", "most_recent_interaction"):
+            assert decide(facts, policy) == decide(expected, policy)
+
+
 @settings(
     max_examples=50,
     deadline=None,
@@ -186,8 +194,21 @@ def test_decision_from_view_equals_decision_from_plain_fold(ledger, history):
     ctx = ledger.context(settings_["account_id"])
     number = next(NUMBERS)
     play(ledger, ctx, number, history)
-    for sender in [*PHONES, "+14155550199"]:
-        facts, _ = ledger.view.gather_facts(ctx.account_id, number, sender)
-        expected = folded_facts(ledger, ctx.account_id, number, sender)
-        for policy in ("sms_then_call", "most_recent_interaction"):
-            assert decide(facts, policy) == decide(expected, policy)
+    assert_view_decides_as_plain_fold(ledger, ctx.account_id, number)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(history=histories)
+def test_decision_from_rebuilt_view_equals_decision_from_plain_fold(ledger, history):
+    """On PostgreSQL the rebuild folds the notes in SQL
+    (`projections/sql_fold.py`); on SQLite, in Python."""
+    settings_, _ = ledger.open_account("Prop")
+    ctx = ledger.context(settings_["account_id"])
+    number = next(NUMBERS)
+    play(ledger, ctx, number, history)
+    ledger.rebuild_views()
+    assert_view_decides_as_plain_fold(ledger, ctx.account_id, number)

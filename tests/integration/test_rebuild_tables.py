@@ -14,8 +14,11 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 from smsledger.ledger.application import Ledger
-from smsledger.projections.rebuild import EventDecoder
+from smsledger.ledger.sealing import Sealer
+from smsledger.projections.decoder import EventDecoder
+from smsledger.projections.rebuild import Rebuilder
 from smsledger.projections.tables import names
+from tests.conftest import TEST_SECRET_KEY
 
 NUMBER = "+14155550100"
 SPARE = "+14155550199"
@@ -175,3 +178,25 @@ def test_rebuild_decodes_each_event_as_the_mapper_does(ledger):
         event = decoder.decode(n.topic, n.state, n.originator_id, n.originator_version)
         assert type(event) is type(expected)
         assert event.__dict__ == expected.__dict__
+
+
+def test_the_notes_are_folded_in_sql_on_postgresql_only(database_url, ledger):
+    rebuilder = Rebuilder(ledger.backend, ledger.mapper)
+
+    assert rebuilder.notes_in_sql == database_url.startswith("postgres")
+
+
+def test_a_compressed_ledger_is_rebuilt_by_the_python_fold(database_url, monkeypatch):
+    """SQL cannot read compressed state (nor enciphered: tests/unit)."""
+    monkeypatch.setenv("COMPRESSOR_TOPIC", "eventsourcing.compressor:ZlibCompressor")
+    ledger = Ledger(database_url, Sealer(TEST_SECRET_KEY))
+    try:
+        build_history(ledger)
+        live = tables(ledger)
+        assert not Rebuilder(ledger.backend, ledger.mapper).notes_in_sql
+
+        ledger.rebuild_views(page_size=4)
+
+        assert tables(ledger) == live
+    finally:
+        ledger.close()
