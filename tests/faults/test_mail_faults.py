@@ -190,10 +190,10 @@ def test_worker_killed_again_and_again_loses_no_mail(database_url, capsys):
         while kills < KILLS and len(smtp.inbox.mails) < DECISIONS:
             process = subprocess.Popen(worker, stdout=subprocess.DEVNULL)
             try:
-                smtp.inbox.wait_for(len(smtp.inbox.mails) + 1, timeout=15)
-                # The fault's timing, not synchronisation: somewhere in the
-                # next few mails, at no moment in particular.
-                time.sleep(random.uniform(0, 0.2))
+                # The fault's timing: after a few more mails, a number drawn at
+                # random, so that the kills fall at different points of a batch
+                # and every kill finds mail still to send.
+                smtp.inbox.wait_for(len(smtp.inbox.mails) + random.randint(1, 5), timeout=15)
             finally:
                 process.kill()
                 process.wait()
