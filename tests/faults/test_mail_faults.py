@@ -193,7 +193,8 @@ def test_worker_killed_again_and_again_loses_no_mail(database_url, capsys):
                 # The fault's timing: after a few more mails, a number drawn at
                 # random, so that the kills fall at different points of a batch
                 # and every kill finds mail still to send.
-                smtp.inbox.wait_for(len(smtp.inbox.mails) + random.randint(1, 5), timeout=15)
+                more = random.randint(1, 5)
+                smtp.inbox.wait_for(len(smtp.inbox.mails) + more, timeout=15)
             finally:
                 process.kill()
                 process.wait()
