@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from smsledger.api.lines import read_jsonl
+from smsledger.api.lines import Line, Rejected, read_jsonl
 from smsledger.ledger.import_notes import NoteEncoder, check_notes
 from smsledger.ledger.importer import Importer
 
@@ -31,6 +31,7 @@ def test_a_note_made_for_an_import_is_stored_byte_for_byte_as_the_api_stores_it(
     ledger.put_user(account, "u1", "u1@example.org")
     ledger.put_contact(account, "c1", ["+14155550101"])
     (line,) = read_jsonl([json.dumps(note)])
+    assert isinstance(line, Line)
     body = line.body
     prepared = ledger.view.run_reads(
         ledger.prepare_note(
@@ -43,6 +44,7 @@ def test_a_note_made_for_an_import_is_stored_byte_for_byte_as_the_api_stores_it(
     (by_api,) = prepared.aggregate.collect_events()
 
     (fast,) = check_notes(ledger.view, account, [line], (), (), now=by_api.timestamp)
+    assert not isinstance(fast, Rejected)
 
     stored = NoteEncoder(ledger.mapper).encode(fast)
     assert stored == ledger.mapper.to_stored_event(by_api)
@@ -58,7 +60,7 @@ def test_a_note_another_writer_records_while_its_chunk_appends_is_counted_once(
         {"type": "contact", "contact_id": "c1", "phones": ["+14155550101"]},
         *({**NOTES[1], "interaction_id": f"n{i}"} for i in range(10)),
     ]
-    appends = []
+    appends: list[int] = []
     append_bulk = ledger.append_bulk
 
     def raced(stored, events):
