@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     mail_from: str = DEFAULT_MAIL_FROM
     # Where mails go without SMTP_URL.
     maildir: str = DEFAULT_MAILDIR
-    # Off when `smsledger deliver` runs as its own process instead.
+    # `serve` runs `smsledger deliver` beside the server, as a child process;
+    # off when `smsledger deliver` processes are run on their own instead.
     delivery_worker: bool = True
     # One log line per request; off for load tests, where it costs CPU.
     access_log: bool = True

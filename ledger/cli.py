@@ -8,7 +8,10 @@ gives the same database and the same secret key.
 from __future__ import annotations
 
 import argparse
+import logging
+import logging.config
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -128,6 +131,11 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
     mail.add_argument(
         "--once", action="store_true", help="send what is due now, then exit"
     )
+    mail.add_argument(
+        "--supervised",
+        action="store_true",
+        help="run as `serve`'s child: log as the server does, leave Ctrl-C to it",
+    )
     mail.set_defaults(run=deliver)
     bring = groups.add_parser(
         "import", help="import a file of users, contacts, numbers and interactions"
@@ -201,6 +209,16 @@ def serve(args: argparse.Namespace) -> int:
     return serve(Settings())
 
 
+def supervised(settings: Settings) -> None:
+    """As the server's child: its log lines in the server's log format, and
+    Ctrl-C, which reaches the whole process group, left to the server, which
+    stops this process once it has stopped serving."""
+    from smsledger.api.logs import log_config
+
+    logging.config.dictConfig(log_config(settings.log_format))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 # Commands that read or rewrite a ledger: none of them makes an empty one.
 NEED_A_LEDGER = ("projections", "audit", "export", "import", "secrets")
 
@@ -210,6 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser(settings).parse_args(argv)
     if args.group == "serve":
         return serve(args)
+    if args.group == "deliver" and args.supervised:
+        supervised(settings)
     sealer = None
     if args.group == "secrets":
         sealer = _sealer(settings)

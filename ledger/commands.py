@@ -18,6 +18,7 @@ from smsledger.ledger.progress import ProgressBar
 from smsledger.ledger.sms import TwilioSender
 
 Command = Callable[[argparse.Namespace, Ledger], int]
+log = logging.getLogger("smsledger.delivery")
 
 
 def projections_status(args: argparse.Namespace, ledger: Ledger) -> int:
@@ -71,7 +72,8 @@ def audit_what_if(args: argparse.Namespace, ledger: Ledger) -> int:
 
 
 def deliver(args: argparse.Namespace, ledger: Ledger) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if not args.supervised:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     worker = DeliveryWorker(
         ledger,
         transport(args.smtp_url, args.maildir),
@@ -86,10 +88,17 @@ def deliver(args: argparse.Namespace, ledger: Ledger) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: worker.stop())
         where = "SMTP" if args.smtp_url else f"the Maildir {args.maildir}"
-        print(f"delivering decisions to {where}; stop with Ctrl-C", flush=True)
+        if args.supervised:
+            log.info("delivering decisions to %s", where)
+        else:
+            print(f"delivering decisions to {where}; stop with Ctrl-C", flush=True)
         worker.run()
     counts = ledger.outbox.counts()
-    print(", ".join(f"{status}: {counts.get(status, 0)}" for status in MAIL_STATES))
+    said = ", ".join(f"{status}: {counts.get(status, 0)}" for status in MAIL_STATES)
+    if args.supervised:
+        log.info("delivery stopped; mails %s", said)
+    else:
+        print(said)
     return 0
 
 
