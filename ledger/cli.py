@@ -235,6 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sealer = _sealer(settings)
         if sealer is None:
             return 2
+    if args.group == "deliver":
+        sealer = _delivery_sealer(settings, args.supervised)
     if args.group in NEED_A_LEDGER and not _ledger_there(args.database_url):
         return 1
     ledger = Ledger(args.database_url, sealer)
@@ -261,6 +263,16 @@ def _ledger_there(database_url: str) -> bool:
         )
         return False
     return True
+
+
+def _delivery_sealer(settings: Settings, supervised: bool) -> Sealer | None:
+    """The server's key, for the Twilio secrets replies are sent with. Beside
+    the server, made if the server has not made it yet; elsewhere, without a
+    key, replies wait (each try says why) and mail goes on."""
+    try:
+        return settings.sealer(create=supervised)
+    except FileNotFoundError:
+        return None
 
 
 def _sealer(settings: Settings) -> Sealer | None:
