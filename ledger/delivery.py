@@ -158,8 +158,8 @@ class DeliveryWorker:
                 try:
                     renew_all(self.clock() + self.lease)
                 except Exception:
-                    # Each mail's own renewal, just before it is sent, still
-                    # says whether its lease held.
+                    # Near the lease's end, each mail's own renewal before
+                    # it is sent says whether its lease held.
                     log.warning("could not renew mail leases", exc_info=True)
 
         thread = threading.Thread(target=beat, name="smsledger-lease", daemon=True)
