@@ -129,6 +129,13 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
         help="the inbox's URL, for the link in each mail (default: $PUBLIC_BASE_URL)",
     )
     mail.add_argument(
+        "--concurrency",
+        type=bounded(1, 64),
+        default=settings.delivery_concurrency,
+        help="mails in flight at once, each from a worker thread of its own "
+        "(default: $DELIVERY_CONCURRENCY or %(default)s)",
+    )
+    mail.add_argument(
         "--once", action="store_true", help="send what is due now, then exit"
     )
     mail.add_argument(
