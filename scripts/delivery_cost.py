@@ -206,7 +206,8 @@ def measure(args: argparse.Namespace) -> None:
     name = f"bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(SHARED, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
-    url = SHARED.rsplit("/", 1)[0] + f"/{name}"
+    # Small pools: the shared server's connections are others' too.
+    url = SHARED.rsplit("/", 1)[0] + f"/{name}?pool_size=4&max_overflow=2"
     smtp_port = free_port()
     smtp = smtp_sink(smtp_port)
     port = free_port()
@@ -270,12 +271,13 @@ def measure(args: argparse.Namespace) -> None:
     finally:
         if lag is not None:
             lag.ledger.close()
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
         smtp.terminate()
         smtp.wait()
         with psycopg.connect(SHARED, autocommit=True) as conn:
