@@ -116,7 +116,7 @@ class DeliveryProcess:
                 return
             if time.monotonic() - started > STEADY_SECONDS:
                 delay = self.first_restart
-            log.warning("delivery process %d exited (%d); started again in %.0f s",
+            log.warning("delivery process %d exited (%d); started again in %g s",
                         process.pid, code, delay)  # fmt: skip
             if self._stopping.wait(delay):
                 return

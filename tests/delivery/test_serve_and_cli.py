@@ -1,6 +1,7 @@
 """The worker runs beside the server, as its child process, by default; or as
 `smsledger deliver`, in processes of its own."""
 
+import logging
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from smsledger.api.app import create_app
+from smsledger.api.delivery_process import DeliveryProcess
 from smsledger.api.settings import Settings
 from smsledger.ledger.application import Ledger
 from smsledger.ledger.cli import main
@@ -140,6 +142,46 @@ def test_delivery_process_dies_with_a_killed_server(server):
     server.process.wait()
 
     wait_until(lambda: not alive(child), 45)
+
+
+def test_a_delivery_process_dying_again_and_again_waits_longer_each_time(caplog):
+    dying = DeliveryProcess(
+        [sys.executable, "-c", "raise SystemExit(3)"],
+        first_restart=0.01,
+        last_restart=0.04,
+    )
+
+    def waits():
+        return [r.args[2] for r in caplog.records if "started again" in r.message]
+
+    with caplog.at_level(logging.INFO, logger="smsledger.delivery"):
+        dying.start()
+        try:
+            wait_until(lambda: len(waits()) >= 5)
+        finally:
+            dying.stop()
+
+    assert waits()[:5] == [0.01, 0.02, 0.04, 0.04, 0.04]
+    assert all(r.args[1] == 3 for r in caplog.records if "started again" in r.message)
+
+
+def test_a_delivery_process_that_ignores_sigterm_is_killed_after_the_grace(
+    tmp_path,
+):
+    ready = tmp_path / "ready"
+    stubborn = DeliveryProcess(
+        [sys.executable, "-c",
+         "import pathlib, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN);"
+         f"pathlib.Path({str(ready)!r}).touch(); time.sleep(120)"],
+        grace=0.5,
+    )  # fmt: skip
+    stubborn.start()
+    wait_until(ready.exists)
+
+    stubborn.stop()
+
+    assert stubborn.process is not None
+    assert stubborn.process.returncode == -signal.SIGKILL
 
 
 def test_api_workers_deliver_nothing_themselves(database_url):
