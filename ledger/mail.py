@@ -5,8 +5,8 @@
 (implicit TLS). Without it, mails go to a Maildir under `./var/`, where a
 mail client or `ls` shows them.
 
-A transport calls `accepted` as soon as the mail is delivered, before it
-closes the session: the worker records the delivery there, so that a crash
+A transport calls `accepted` as soon as the mail is delivered, before the
+next mail of its session or QUIT: the worker records the delivery there, so that a crash
 between the two, which would send the mail again, has as little time as it can.
 """
 
@@ -60,6 +60,10 @@ def compose(
 
     With `handoff`, the mail of that hand-off, to the user it was handed to.
     With `base_url`, a link to the message in the inbox.
+
+    The workers send what `mail_bytes.render` writes, at a tenth of the cost;
+    this is the reference its tests compare it with, and what it falls back
+    on for an address out of the ordinary.
     """
     mail = EmailMessage(policy=POLICY)
     mail["Subject"] = subject_of(decision, contacts, handoff)
