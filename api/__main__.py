@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import logging
 import logging.config
@@ -16,6 +17,7 @@ from typing import Any
 import uvicorn
 from uvicorn.supervisors.multiprocess import Multiprocess
 
+from smsledger.api.delivery_process import DeliveryProcess
 from smsledger.api.logs import log_config
 from smsledger.api.settings import Settings
 from smsledger.domain.errors import InvalidInput
@@ -54,20 +56,35 @@ def announce(settings: Settings) -> None:
 
 
 class Server(uvicorn.Server):
-    """One process: announced once its socket is bound and its app started."""
+    """One process: announced once its socket is bound and its app started;
+    its delivery process stopped once it has stopped serving."""
 
-    def __init__(self, config: uvicorn.Config, settings: Settings) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        settings: Settings,
+        delivery: DeliveryProcess | None = None,
+    ) -> None:
         super().__init__(config)
         self.settings = settings
+        self.delivery = delivery
 
     async def startup(self, sockets: Any = None) -> None:
         await super().startup(sockets)
         if self.started:
             announce(self.settings)
 
+    async def shutdown(self, sockets: Any = None) -> None:
+        await super().shutdown(sockets)
+        # Here, not after `run`: uvicorn raises the signal that stopped it
+        # again once `run` is done, which ends this process there and then.
+        if self.delivery is not None:
+            await asyncio.to_thread(self.delivery.stop)
+
 
 class Workers(Multiprocess):
-    """Several processes on one socket: announced once each one serves."""
+    """Several processes on one socket: announced once each one serves.
+    (The delivery process is stopped after `run`: no signal is raised again.)"""
 
     def __init__(self, config: uvicorn.Config, settings: Settings) -> None:
         super().__init__(config, sockets=[config.bind_socket()])
@@ -122,12 +139,23 @@ def serve(settings: Settings) -> int:
         access_log=settings.access_log,
         log_config=log_config(settings.log_format),
     )
-    if settings.workers > 1:
-        Workers(config, settings).run()
-        return 0
-    server = Server(config, settings)
-    server.run()
-    return 0 if server.started else 1
+    # Started after the metrics directory is in the environment: its counts
+    # go there too, for /metrics to add up.
+    delivery = DeliveryProcess() if settings.delivery_worker else None
+    if delivery is not None:
+        delivery.start()
+    try:
+        if settings.workers > 1:
+            Workers(config, settings).run()
+            return 0
+        server = Server(config, settings, delivery)
+        server.run()
+        return 0 if server.started else 1
+    finally:
+        # When no server started, or there were several; a second stop is
+        # nothing.
+        if delivery is not None:
+            delivery.stop()
 
 
 if __name__ == "__main__":

@@ -43,10 +43,8 @@ from smsledger.api.schemas.service import Problem
 from smsledger.api.settings import Settings
 from smsledger.ledger.application import Ledger
 from smsledger.ledger.batch import Batcher
-from smsledger.ledger.delivery import DeliveryWorker
 from smsledger.ledger.replicas import Replicas
 from smsledger.ledger.signin import Mailer
-from smsledger.ledger.sms import TwilioSender
 
 DESCRIPTION = """\
 Routes each inbound SMS to the team member who expects it, and records why.
@@ -80,18 +78,13 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
     ledger = Ledger(settings.database_url, settings.sealer())
     ledger.mailer = Mailer(settings.mail_transport(), settings.mail_from)
     batcher = Batcher(ledger)
-    worker = _delivery_worker(settings, ledger)
     replicas = Replicas(
         ledger, settings.replica_urls(), wait=settings.replica_wait_seconds
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if worker is not None:
-            worker.start()
         yield
-        if worker is not None:
-            worker.stop()
         batcher.stop()
         replicas.close()
         ledger.close()
@@ -109,7 +102,6 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
     app.state.settings = settings
     app.state.ledger = ledger
     app.state.batcher = batcher
-    app.state.delivery = worker
     app.state.limits = limits = Limits(settings)
     app.state.in_flight = InFlight()
     app.state.replicas = replicas
@@ -155,19 +147,6 @@ def create_app(settings: Settings | None = None, *, hot: bool = True) -> FastAPI
     # FastAPI's documented way to extend the schema is to replace this method.
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
-
-
-def _delivery_worker(settings: Settings, ledger: Ledger) -> DeliveryWorker | None:
-    """The worker that mails decisions from this process, unless it is off."""
-    if not settings.delivery_worker:
-        return None
-    return DeliveryWorker(
-        ledger,
-        settings.mail_transport(),
-        mail_from=settings.mail_from,
-        sms=TwilioSender(settings.twilio_api_url),
-        base_url=settings.public_base_url,
-    )
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

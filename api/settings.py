@@ -29,8 +29,12 @@ class Settings(BaseSettings):
     mail_from: str = DEFAULT_MAIL_FROM
     # Where mails go without SMTP_URL.
     maildir: str = DEFAULT_MAILDIR
-    # Off when `smsledger deliver` runs as its own process instead.
+    # `serve` runs `smsledger deliver` beside the server, as a child process;
+    # off when `smsledger deliver` processes are run on their own instead.
     delivery_worker: bool = True
+    # Worker threads of each delivery process: a mail is mostly waiting on
+    # the database and the mail server, so several overlap (docs/PERFORMANCE.md).
+    delivery_concurrency: int = Field(default=4, ge=1, le=64)
     # One log line per request; off for load tests, where it costs CPU.
     access_log: bool = True
     # `json`: one JSON object a line, for a log collector.

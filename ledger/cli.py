@@ -8,7 +8,10 @@ gives the same database and the same secret key.
 from __future__ import annotations
 
 import argparse
+import logging
+import logging.config
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -126,7 +129,19 @@ def parser(settings: Settings) -> argparse.ArgumentParser:
         help="the inbox's URL, for the link in each mail (default: $PUBLIC_BASE_URL)",
     )
     mail.add_argument(
+        "--concurrency",
+        type=bounded(1, 64),
+        default=settings.delivery_concurrency,
+        help="mails in flight at once, each from a worker thread of its own "
+        "(default: $DELIVERY_CONCURRENCY or %(default)s)",
+    )
+    mail.add_argument(
         "--once", action="store_true", help="send what is due now, then exit"
+    )
+    mail.add_argument(
+        "--supervised",
+        action="store_true",
+        help="run as `serve`'s child: log as the server does, leave Ctrl-C to it",
     )
     mail.set_defaults(run=deliver)
     bring = groups.add_parser(
@@ -201,6 +216,16 @@ def serve(args: argparse.Namespace) -> int:
     return serve(Settings())
 
 
+def supervised(settings: Settings) -> None:
+    """As the server's child: its log lines in the server's log format, and
+    Ctrl-C, which reaches the whole process group, left to the server, which
+    stops this process once it has stopped serving."""
+    from smsledger.api.logs import log_config
+
+    logging.config.dictConfig(log_config(settings.log_format))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 # Commands that read or rewrite a ledger: none of them makes an empty one.
 NEED_A_LEDGER = ("projections", "audit", "export", "import", "secrets")
 
@@ -210,11 +235,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser(settings).parse_args(argv)
     if args.group == "serve":
         return serve(args)
+    if args.group == "deliver" and args.supervised:
+        supervised(settings)
     sealer = None
     if args.group == "secrets":
         sealer = _sealer(settings)
         if sealer is None:
             return 2
+    if args.group == "deliver":
+        sealer = _delivery_sealer(settings, args.supervised)
     if args.group in NEED_A_LEDGER and not _ledger_there(args.database_url):
         return 1
     ledger = Ledger(args.database_url, sealer)
@@ -241,6 +270,16 @@ def _ledger_there(database_url: str) -> bool:
         )
         return False
     return True
+
+
+def _delivery_sealer(settings: Settings, supervised: bool) -> Sealer | None:
+    """The server's key, for the Twilio secrets replies are sent with. Beside
+    the server, made if the server has not made it yet; elsewhere, without a
+    key, replies wait (each try says why) and mail goes on."""
+    try:
+        return settings.sealer(create=supervised)
+    except FileNotFoundError:
+        return None
 
 
 def _sealer(settings: Settings) -> Sealer | None:

@@ -18,6 +18,7 @@ from smsledger.ledger.progress import ProgressBar
 from smsledger.ledger.sms import TwilioSender
 
 Command = Callable[[argparse.Namespace, Ledger], int]
+log = logging.getLogger("smsledger.delivery")
 
 
 def projections_status(args: argparse.Namespace, ledger: Ledger) -> int:
@@ -71,29 +72,52 @@ def audit_what_if(args: argparse.Namespace, ledger: Ledger) -> int:
 
 
 def deliver(args: argparse.Namespace, ledger: Ledger) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    worker = DeliveryWorker(
-        ledger,
-        transport(args.smtp_url, args.maildir),
-        mail_from=args.mail_from,
-        sms=TwilioSender(args.twilio_api_url),
-        base_url=args.public_base_url,
-    )
+    if not args.supervised:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    mail = transport(args.smtp_url, args.maildir)
+    sms = TwilioSender(args.twilio_api_url)
+    # Each worker spends most of a mail waiting (the database's commit, the
+    # mail server's replies): several, sharing the outbox by leases, overlap
+    # their waits.
+    workers = [
+        DeliveryWorker(ledger, mail, mail_from=args.mail_from, sms=sms,
+                       base_url=args.public_base_url)
+        for _ in range(1 if args.once else args.concurrency)
+    ]  # fmt: skip
+    first, others = workers[0], workers[1:]
     if args.once:
-        while worker.run_once() == worker.batch:
+        while first.run_once() == first.batch:
             pass
     else:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: worker.stop())
+
+        def stop(*_: object) -> None:
+            for worker in workers:
+                worker.stop(timeout=0)  # joined below, not in the handler
+
+        # Beside the server, Ctrl-C is the server's to handle (`cli.supervised`).
+        for signum in (signal.SIGTERM,) if args.supervised else STOP_SIGNALS:
+            signal.signal(signum, stop)
         where = "SMTP" if args.smtp_url else f"the Maildir {args.maildir}"
-        print(f"delivering decisions to {where}; stop with Ctrl-C", flush=True)
-        worker.run()
+        if args.supervised:
+            log.info("delivering decisions to %s, %d at a time", where, len(workers))
+        else:
+            print(f"delivering decisions to {where}; stop with Ctrl-C", flush=True)
+        for worker in others:
+            worker.start()
+        first.run()
+        for worker in others:
+            worker.stop()
     counts = ledger.outbox.counts()
-    print(", ".join(f"{status}: {counts.get(status, 0)}" for status in MAIL_STATES))
+    said = ", ".join(f"{status}: {counts.get(status, 0)}" for status in MAIL_STATES)
+    if args.supervised:
+        log.info("delivery stopped; mails %s", said)
+    else:
+        print(said)
     return 0
 
 
 MAIL_STATES = ("pending", "sent", "failed")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def secrets_rotate(args: argparse.Namespace, ledger: Ledger) -> int:

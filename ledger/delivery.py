@@ -2,9 +2,10 @@
 
 The outbox is folded from the ledger with the decisions, so a decision that
 was recorded has a mail waiting for it, whatever crashes afterwards. A worker
-claims due mails with a short lease, which a heartbeat renews while the worker
-is busy with them, sends each, and records the outcome as an event; that event
-closes the mail in the outbox. Every try that does not deliver, whatever went
+claims a batch of due mails with a short lease, which a heartbeat renews while
+the worker is busy with them, sends them over one SMTP session, and records
+each outcome as an event as soon as it is known; that event closes the mail in
+the outbox. Every try that does not deliver, whatever went
 wrong, is recorded on the decision with its error and the time of the next try.
 A worker that dies leaves its leases to run out within seconds; a mail it had
 sent but not recorded is sent again under the same Message-ID, so the
@@ -21,10 +22,16 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 
 from smsledger.ledger.application import Ledger
-from smsledger.ledger.mail import PermanentFailure, TransientFailure, Transport, compose
+from smsledger.ledger.mail import (
+    PermanentFailure,
+    Rendered,
+    Session,
+    TransientFailure,
+    Transport,
+)
+from smsledger.ledger.mail_bytes import render
 from smsledger.ledger.sending import HandoffMails, Replies
 from smsledger.ledger.sms import TwilioSender
 from smsledger.ledger.storage import UNAVAILABLE
@@ -106,15 +113,24 @@ class DeliveryWorker:
         outbox = self.ledger.outbox
         claimed = outbox.claim(self.owner, now, now + self.lease, self.batch)
         if claimed:
-            with self._heartbeat(
-                lambda until: outbox.renew_all(claimed, self.owner, until)
-            ):
-                for item in claimed:
-                    self._deliver(item)
+            self._send_batch(claimed, now + self.lease)
         most = len(claimed)
         for lane in self.lanes:
             most = max(most, self._run_lane(lane, now))
         return most
+
+    def _send_batch(self, claimed: list[Claimed], held_until: datetime) -> None:
+        """Send a claimed batch over one session, each mail's lease known held
+        from the claim and the heartbeat's renewals, not asked for per mail."""
+        held = [held_until]
+
+        def renew_all(until: datetime) -> None:
+            self.ledger.outbox.renew_all(claimed, self.owner, until)
+            held[0] = until
+
+        with self._heartbeat(renew_all), self.transport.session() as session:
+            for item in claimed:
+                self._deliver(item, session, held[0])
 
     def _run_lane(self, lane: HandoffMails | Replies, now: datetime) -> int:
         queue = lane.queue
@@ -142,8 +158,8 @@ class DeliveryWorker:
                 try:
                     renew_all(self.clock() + self.lease)
                 except Exception:
-                    # Each mail's own renewal, just before it is sent, still
-                    # says whether its lease held.
+                    # Near the lease's end, each mail's own renewal before
+                    # it is sent says whether its lease held.
                     log.warning("could not renew mail leases", exc_info=True)
 
         thread = threading.Thread(target=beat, name="smsledger-lease", daemon=True)
@@ -154,10 +170,14 @@ class DeliveryWorker:
             done.set()
             thread.join()
 
-    def _deliver(self, item: Claimed) -> None:
-        # Renewing also says whether the lease ran out (another worker may be
-        # sending this mail), on the live version of the view.
-        if not self.ledger.outbox.renew(item, self.owner, self.clock() + self.lease):
+    def _deliver(self, item: Claimed, session: Session, held_until: datetime) -> None:
+        # Near its end (the heartbeat failing), the lease is renewed here,
+        # which also says whether it ran out (another worker may be sending
+        # this mail), on the live version of the view.
+        now = self.clock()
+        if held_until - now < self.lease / 3 and not self.ledger.outbox.renew(
+            item, self.owner, now + self.lease
+        ):
             return
         sent = False
 
@@ -172,9 +192,9 @@ class DeliveryWorker:
         try:
             mail = self._compose(item)
             record = self.ledger.prepare_delivered(
-                item.account_id, item.message_id, mail["Message-ID"]
+                item.account_id, item.message_id, mail.message_id
             )
-            self.transport.send(mail, accepted)
+            session.send(mail, accepted)
         except Exception as error:
             if sent:
                 # Delivered, but not recorded: the lease runs out and the mail
@@ -182,7 +202,7 @@ class DeliveryWorker:
                 raise
             self._record_failure(item, error)
 
-    def _compose(self, item: Claimed) -> EmailMessage:
+    def _compose(self, item: Claimed) -> Rendered:
         decision = self.ledger.view.decision(item.account_id, item.message_id)
         if decision is None:
             raise PermanentFailure("the decision is not in the routing view")
@@ -192,7 +212,7 @@ class DeliveryWorker:
             for contact_id in decision["contact_ids"]
         ]
         try:
-            return compose(
+            return render(
                 decision,
                 contacts,
                 mail_from=self.mail_from,

@@ -7,15 +7,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from email.message import EmailMessage
 
 from smsledger.ledger.application import Ledger
 from smsledger.ledger.mail import (
     PermanentFailure,
+    Rendered,
     TransientFailure,
     Transport,
-    compose,
 )
+from smsledger.ledger.mail_bytes import render
 from smsledger.ledger.sms import TwilioSender
 from smsledger.ledger.telemetry import MAIL_TRIES, REPLY_TRIES
 from smsledger.projections.queue import Item, Queue
@@ -56,7 +56,7 @@ class HandoffMails:
             sent = True
             MAIL_TRIES.labels("sent").inc()
             self.ledger.record_handoff_mailed(
-                item.account_id, item.message_id, item.item_id, mail["Message-ID"]
+                item.account_id, item.message_id, item.item_id, mail.message_id
             )
 
         try:
@@ -85,7 +85,7 @@ class HandoffMails:
             item.account_id, item.message_id, item.item_id
         )
 
-    def _compose(self, item: Item) -> EmailMessage:
+    def _compose(self, item: Item) -> Rendered:
         view = self.ledger.view
         decision = view.decision(item.account_id, item.message_id)
         if decision is None:
@@ -104,7 +104,7 @@ class HandoffMails:
             view.contact(item.account_id, cid) or {"contact_id": cid, "name": None}
             for cid in decision["contact_ids"]
         ]
-        return compose(decision, contacts, mail_from=self.mail_from,
+        return render(decision, contacts, mail_from=self.mail_from,
                        decided_at=datetime.fromisoformat(handoff["at"]),
                        handoff=handoff, base_url=self.base_url)  # fmt: skip
 

@@ -69,6 +69,8 @@ class Inbox:
 
     def __init__(self) -> None:
         self.mails: list[tuple[list[str], EmailMessage]] = []
+        # The client's address of each mail: one per SMTP session.
+        self.peers: list[Any] = []
         self.refuse: dict[str, str] = {}  # recipient -> SMTP reply
         self.changed = threading.Condition()
 
@@ -82,6 +84,7 @@ class Inbox:
         mail = email.message_from_bytes(envelope.content, policy=policy.default)
         with self.changed:
             self.mails.append((list(envelope.rcpt_tos), mail))
+            self.peers.append(session.peer)
             self.changed.notify_all()
         return "250 Message accepted for delivery"
 

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 from smsledger.ledger.application import AccountContext, Ledger
+from smsledger.ledger.cli import main
 from smsledger.ledger.delivery import DeliveryWorker
 from smsledger.ledger.mail import MaildirTransport
 from smsledger.ledger.sms import TwilioSender
+from tests.conftest import TEST_SECRET_KEY
 from tests.delivery.conftest import JANE, NUMBER, Clock, free_port
 from tests.delivery.twilio_standin import SID, TOKEN, TwilioStandIn
 
@@ -148,3 +150,22 @@ def test_a_replys_lease_survives_the_rebuild_switch(
     assert queue.claim("second", clock(), until, 10) == []
     assert queue.renew(item, "first", until)
     assert ledger.handoff_mails.claim("second", clock(), until, 10) != []
+
+
+def test_deliver_command_sends_replies_with_the_servers_key(
+    ledger: Ledger,
+    handed: AccountContext,
+    twilio: TwilioStandIn,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    twilio.start()
+    ledger.reply(handed, "SM1", user_id="bob", body="Tuesday is fine")
+    monkeypatch.setenv("SECRET_KEY", TEST_SECRET_KEY)
+    command = ["--database-url", database_url, "deliver", "--once"]
+    command += ["--maildir", str(tmp_path / "mail"), "--twilio-api-url", twilio.url]
+
+    assert main(command) == 0
+
+    assert twilio.received == [{"From": NUMBER, "To": JANE, "Body": "Tuesday is fine"}]

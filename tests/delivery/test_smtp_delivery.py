@@ -141,6 +141,34 @@ def test_deferred_mail_is_retried_until_accepted(ledger, team, smtp, clock):
     assert len(smtp.inbox.mails) == 1
 
 
+def test_a_batch_goes_over_one_smtp_session(ledger, team, smtp):
+    for n in range(5):
+        route(ledger, team, f"SM{n}")
+
+    assert worker_for(ledger, smtp.url).run_once() == 5
+
+    assert len(smtp.inbox.mails) == 5
+    assert len(set(smtp.inbox.peers)) == 1
+    for n in range(5):
+        assert delivery(ledger, team, f"SM{n}") == {"email": "sent", "attempts": 1}
+
+
+def test_a_refused_mail_leaves_the_session_to_the_rest_of_the_batch(ledger, team, smtp):
+    route(ledger, team, "SM1")
+    route(ledger, team, "SM2", sender=STRANGER)  # to the desk, refused
+    route(ledger, team, "SM3")
+    smtp.inbox.refuse["desk@acme.test"] = "550 5.1.1 No such mailbox"
+
+    assert worker_for(ledger, smtp.url).run_once() == 3
+
+    assert sorted(smtp.inbox.ids()) == sorted(
+        mail_id(team.account_id, m) for m in ("SM1", "SM3")
+    )
+    assert len(set(smtp.inbox.peers)) == 1
+    assert delivery(ledger, team, "SM2")["email"] == "pending"
+    assert "550" in delivery(ledger, team, "SM2")["last_error"]
+
+
 class Killed(Exception):
     """Stands for the worker process dying."""
 
@@ -178,7 +206,9 @@ def test_worker_whose_lease_ran_out_does_not_send(ledger, team, smtp, clock):
     other = worker_for(ledger, smtp.url, clock)
     assert other.run_once() == 2
 
-    slow._deliver(second)  # its lease ran out, and another sent it
+    with slow.transport.session() as session:
+        # Its lease ran out (at the clock's now), and another sent it.
+        slow._deliver(second, session, clock())
 
     assert len(smtp.inbox.mails) == 2
 
