@@ -1,0 +1,133 @@
+"""Where a request's time goes: py-spy profiles of a server under load,
+attributed to the steps of a route or a note by the frames on each stack.
+
+    python scripts/budget.py CPU.txt WALL.txt --hz 250 --requests N
+
+Both files are `py-spy record --format raw` of the same process over the
+same seconds: CPU.txt of running threads only, WALL.txt with `--idle` too.
+A thread sampled `hz` times a second stands for 1/hz seconds a sample, so
+a step's samples over the requests served give its milliseconds a request.
+The waits (a thread idle in the read's or the append's round trip, the
+commit's flush included) are the wall profile's samples of that step less
+the CPU profile's.
+
+A stack goes to the first bucket of `BUCKETS` that any of its frames matches,
+so a log line written inside the append counts as logging, and the delivery
+thread's own appends as mail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# (bucket, patterns of which one frame of the stack matches one); py-spy
+# names a frame `function (path/file.py:line)`.
+_PATTERNS: list[tuple[str, tuple[str, ...]]] = [
+    ("logging", (r"\((?:[^)]*/)?logging/__init__\.py", r"uvicorn/logging\.py")),
+    ("mail: rendering", (r"^(?:_compose|compose) \([^)]*(?:delivery|mail)\.py",)),
+    ("mail: sending (SMTP)", (r"\([^)]*smtplib\.py",)),
+    ("mail: claiming and recording", (r"\([^)]*ledger/delivery\.py",)),
+    ("the append", (r"^(?:append_each|_commit|insert_events|collect_events) \(",)),
+    ("the read", (r"^read \([^)]*(?:postgres_view|sqlite)\.py",)),
+    ("decide, or make the note", (r"^_prepare \([^)]*batch\.py",)),
+    (
+        "the answer",
+        (r"^(?:_answer|_answer_one|_settle) \(", r"^dump_json", r"^validate_python"),
+    ),
+    (
+        "parsing: HTTP, JSON, numbers",
+        (
+            r"^(?:_parsed|_read|_headers|_caller) \([^)]*hot\.py",
+            r"httptools_impl\.py",
+            r"^parse_(?:phone|sender) \(",
+        ),
+    ),
+]
+BUCKETS: list[tuple[str, re.Pattern[str]]] = [
+    (name, re.compile("|".join(patterns))) for name, patterns in _PATTERNS
+]
+REST = "the rest: event loop, ASGI, metrics"
+WAITS = ("the read", "the append")  # round trips whose waits are reported
+
+
+def stacks(lines: Iterable[str]) -> Counter[tuple[str, ...]]:
+    """py-spy's raw output: `frame;frame;... count`, root first."""
+    counted: Counter[tuple[str, ...]] = Counter()
+    for line in lines:
+        frames, _, count = line.rstrip("\n").rpartition(" ")
+        if frames and count.isdigit():
+            counted[tuple(frames.split(";"))] += int(count)
+    return counted
+
+
+def bucket(stack: tuple[str, ...]) -> str:
+    for name, pattern in BUCKETS:
+        if any(pattern.search(frame) for frame in stack):
+            return name
+    return REST
+
+
+def attribute(counted: Counter[tuple[str, ...]]) -> Counter[str]:
+    samples: Counter[str] = Counter()
+    for stack, count in counted.items():
+        samples[bucket(stack)] += count
+    return samples
+
+
+@dataclass
+class Line:
+    bucket: str
+    cpu_ms: float
+    wait_ms: float | None  # for WAITS only
+
+
+def budget(
+    cpu: Counter[tuple[str, ...]],
+    wall: Counter[tuple[str, ...]],
+    hz: float,
+    requests: int,
+) -> list[Line]:
+    """Each bucket's CPU a request, in milliseconds, and the waits of the
+    round trips; the CPU profile and the wall profile cover as many requests."""
+    per = 1000.0 / hz / requests
+    used = attribute(cpu)
+    spent = attribute(wall)
+    names = [name for name, _ in BUCKETS] + [REST]
+    return [
+        Line(
+            name,
+            used[name] * per,
+            max(0.0, spent[name] - used[name]) * per if name in WAITS else None,
+        )
+        for name in names
+    ]
+
+
+def markdown(lines: list[Line]) -> list[str]:
+    rows = ["| step | CPU a request | waiting a request |", "| --- | ---: | ---: |"]
+    for line in lines:
+        wait = "" if line.wait_ms is None else f"{line.wait_ms:.2f} ms"
+        rows.append(f"| {line.bucket} | {line.cpu_ms:.3f} ms | {wait} |")
+    total = sum(line.cpu_ms for line in lines)
+    rows.append(f"| all | {total:.3f} ms | |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("cpu", help="py-spy raw output, running threads")
+    parser.add_argument("wall", help="py-spy raw output, with --idle")
+    parser.add_argument("--hz", type=float, required=True, help="py-spy's --rate")
+    parser.add_argument("--requests", type=int, required=True)
+    args = parser.parse_args()
+    with open(args.cpu) as cpu, open(args.wall) as wall:
+        lines = budget(stacks(cpu), stacks(wall), args.hz, args.requests)
+    print("\n".join(markdown(lines)))
+
+
+if __name__ == "__main__":
+    main()
