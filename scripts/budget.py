@@ -24,33 +24,51 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-# (bucket, patterns of which one frame of the stack matches one); py-spy
-# names a frame `function (path/file.py:line)`.
+
+def _frame(names: str, file: str = "") -> str:
+    """A frame of a function of `names` (a regex), of a class or not, in a
+    file whose path ends with `file`: py-spy writes `Class.name (dir/file:N)`."""
+    return rf"^(?:[\w<>]+\.)*(?:{names}) \((?:[^)]*/)?{file}"
+
+
+# (bucket, patterns of which one frame of the stack matches one).
 _PATTERNS: list[tuple[str, tuple[str, ...]]] = [
-    ("logging", (r"\((?:[^)]*/)?logging/__init__\.py", r"uvicorn/logging\.py")),
-    ("mail: rendering", (r"^(?:_compose|compose) \([^)]*(?:delivery|mail)\.py",)),
-    ("mail: sending (SMTP)", (r"\([^)]*smtplib\.py",)),
-    ("mail: claiming and recording", (r"\([^)]*ledger/delivery\.py",)),
-    ("the append", (r"^(?:append_each|_commit|insert_events|collect_events) \(",)),
-    ("the read", (r"^read \([^)]*(?:postgres_view|sqlite)\.py",)),
-    ("decide, or make the note", (r"^_prepare \([^)]*batch\.py",)),
-    (
-        "the answer",
-        (r"^(?:_answer|_answer_one|_settle) \(", r"^dump_json", r"^validate_python"),
-    ),
+    ("logging", (_frame(r"\w+", r"(?:logging/__init__|uvicorn/logging)\.py"),)),
+    ("mail: rendering", (_frame("_compose|compose", r"(?:delivery|mail)\.py"),)),
+    ("mail: sending (SMTP)", (_frame(r"\w+", r"smtplib\.py"),)),
+    ("mail: claiming and recording", (_frame(r"\w+", r"ledger/delivery\.py"),)),
+    ("the append", (_frame("append_each|insert_events|collect_events"),)),
+    ("the read", (_frame("read", r"projections/(?:postgres_view|sqlite)\.py"),)),
     (
         "parsing: HTTP, JSON, numbers",
         (
-            r"^(?:_parsed|_read|_headers|_caller) \([^)]*hot\.py",
-            r"httptools_impl\.py",
-            r"^parse_(?:phone|sender) \(",
+            _frame(r"data_received|on_\w+", r"httptools_impl\.py"),
+            _frame("_parsed|_read|_headers|_caller", r"api/hot\.py"),
+            _frame("parse_phone|parse_sender"),
         ),
     ),
-]
+    ("decide, or make the note", (_frame("_prepare", r"ledger/batch\.py"),)),
+    (
+        "the answer: JSON out, HTTP write",
+        (
+            _frame("_answer|_answer_one|_settle", r"ledger/batch\.py"),
+            _frame("__call__", r"api/hot\.py"),
+            _frame("send", r"httptools_impl\.py"),
+        ),
+    ),
+    (
+        "middlewares: request ids, metrics, limits",
+        (_frame("__call__", r"api/(?:logs|metrics|limits|ratelimit|app)\.py"),),
+    ),
+]  # fmt: skip
 BUCKETS: list[tuple[str, re.Pattern[str]]] = [
     (name, re.compile("|".join(patterns))) for name, patterns in _PATTERNS
 ]
-REST = "the rest: event loop, ASGI, metrics"
+# The event loop's own frame at the top of a stack: uvloop's C code runs,
+# reading and writing sockets and parsing HTTP (httptools).
+LOOP = "the event loop in C: sockets, HTTP parsing"
+LOOP_LEAF = re.compile(_frame("run", r"asyncio/runners\.py"))
+REST = "the rest"
 WAITS = ("the read", "the append")  # round trips whose waits are reported
 
 
@@ -68,6 +86,8 @@ def bucket(stack: tuple[str, ...]) -> str:
     for name, pattern in BUCKETS:
         if any(pattern.search(frame) for frame in stack):
             return name
+    if stack and LOOP_LEAF.search(stack[-1]):
+        return LOOP
     return REST
 
 
@@ -96,7 +116,7 @@ def budget(
     per = 1000.0 / hz / requests
     used = attribute(cpu)
     spent = attribute(wall)
-    names = [name for name, _ in BUCKETS] + [REST]
+    names = [name for name, _ in BUCKETS] + [LOOP, REST]
     return [
         Line(
             name,

@@ -10,22 +10,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 import budget
 
-LOOP = "run (asyncio/runners.py:118)"
-BATCH = "_run (smsledger/ledger/batch.py:84);_carry_out (smsledger/ledger/batch.py:92)"
+HTTP = "uvicorn/protocols/http/httptools_impl.py"
+LOOP = "Runner.run (asyncio/runners.py:118)"
+BATCH = "Batcher._run (ledger/batch.py:84);Batcher._carry_out (ledger/batch.py:95)"
 APPEND = (
-    f"{BATCH};append_each (smsledger/ledger/commit.py:60);"
-    "insert_events (smsledger/projections/postgres.py:109)"
+    f"{BATCH};GroupCommit.append_each (ledger/commit.py:61);"
+    "LedgerPostgresRecorder.insert_events (projections/postgres.py:109)"
 )
 READ = (
-    f"{BATCH};_prepare (smsledger/ledger/batch.py:128);"
-    "read (smsledger/projections/postgres_view.py:130);execute (psycopg/cursor.py:97)"
+    f"{BATCH};Batcher._prepare (ledger/batch.py:128);"
+    "PostgresRoutingView.read (projections/postgres_view.py:140);"
+    "Cursor.execute (psycopg/cursor.py:113)"
 )
 DECIDE = (
-    f"{BATCH};_prepare (smsledger/ledger/batch.py:131);step (batch.py:112);"
-    "_decide (smsledger/ledger/routing.py:200);decide (smsledger/domain/routing.py:40)"
+    f"{BATCH};Batcher._prepare (ledger/batch.py:131);step (ledger/batch.py:112);"
+    "Routing._decide (ledger/routing.py:200);decide (domain/routing.py:40)"
+)
+HOT = (
+    f"{LOOP};RequestResponseCycle.run_asgi ({HTTP}:409);"
+    "HotRoutes.__call__ (api/hot.py:118)"
 )
 DELIVERY = (
-    "run (smsledger/ledger/delivery.py:244);run_once (smsledger/ledger/delivery.py:110)"
+    "DeliveryWorker.run (ledger/delivery.py:243);"
+    "DeliveryWorker.run_once (ledger/delivery.py:113)"
 )
 
 
@@ -45,19 +52,32 @@ def test_raw_lines_become_stacks_with_their_counts():
         (READ, "the read"),
         (DECIDE, "decide, or make the note"),
         (APPEND, "the append"),
-        (f"{APPEND};info (logging/__init__.py:1489)", "logging"),
-        (f"{DELIVERY};_deliver (d.py:1);_compose (smsledger/ledger/delivery.py:190)",
+        (f"{APPEND};Logger.info (logging/__init__.py:1489)", "logging"),
+        (f"{DELIVERY};DeliveryWorker._deliver (ledger/delivery.py:173);"
+         "DeliveryWorker._compose (ledger/delivery.py:189)",
          "mail: rendering"),
-        (f"{DELIVERY};send (smsledger/ledger/mail.py:200);sendmail (smtplib.py:880)",
+        (f"{DELIVERY};Smtp.send (ledger/mail.py:200);SMTP.sendmail (smtplib.py:880)",
          "mail: sending (SMTP)"),
         (f"{DELIVERY};{APPEND}", "mail: claiming and recording"),
-        (f"{LOOP};_parsed (smsledger/api/hot.py:170)", "parsing: HTTP, JSON, numbers"),
-        (f"{LOOP};data_received (uvicorn/protocols/http/httptools_impl.py:150)",
+        (f"{LOOP};_parsed (api/hot.py:170)", "parsing: HTTP, JSON, numbers"),
+        (f"{LOOP};HttpToolsProtocol.data_received ({HTTP}:150)",
          "parsing: HTTP, JSON, numbers"),
-        (f"{LOOP};_run_once (asyncio/base_events.py:1900)", budget.REST),
+        (f"{HOT};_parsed (api/hot.py:170)", "parsing: HTTP, JSON, numbers"),
+        (f"{BATCH};Batcher._prepare (ledger/batch.py:121);"
+         "Routing.prepare_route (ledger/routing.py:150);"
+         "parse_phone (domain/values.py:30)", "parsing: HTTP, JSON, numbers"),
+        (HOT, "the answer: JSON out, HTTP write"),
+        (f"{HOT};RequestResponseCycle.send ({HTTP}:480);"
+         "Logger.info (logging/__init__.py:1489)", "logging"),
+        (LOOP, budget.LOOP),
+        (f"{LOOP};NativeTelemetry.enabled (api/telemetry.py:20)", budget.REST),
+        (f"{LOOP};RequestResponseCycle.run_asgi ({HTTP}:409);"
+         "RequestIds.__call__ (api/logs.py:80)",
+         "middlewares: request ids, metrics, limits"),
     ],
     ids=["read", "decide", "append", "log-in-append", "mail-render", "smtp",
-         "delivery-append", "json", "http", "rest"],
+         "delivery-append", "json", "http", "json-in-hot-route", "phone-number",
+         "answer", "access-log", "event-loop", "rest", "middleware"],
 )  # fmt: skip
 def test_a_stack_goes_to_its_step(frames, expected):
     assert budget.bucket(stack(frames)) == expected
@@ -77,7 +97,8 @@ def test_budget_gives_cpu_a_request_and_the_round_trips_waits():
     assert lines["the append"].wait_ms == pytest.approx(8.0)
     assert lines["the read"].cpu_ms == pytest.approx(1.0)
     assert lines["the read"].wait_ms == pytest.approx(2.0)
-    assert lines[budget.REST].wait_ms is None
+    assert lines[budget.LOOP].cpu_ms == pytest.approx(4.0)
+    assert lines[budget.LOOP].wait_ms is None
     assert lines["logging"].cpu_ms == 0
     table = budget.markdown(list(lines.values()))
     assert table[-1] == "| all | 7.000 ms | |"
