@@ -42,6 +42,7 @@ from pathlib import Path
 
 import budget
 import openloop
+import psutil
 from bench import Fixture, free_port, generate, inbound_body, sms_body
 from stores import Postgres
 
@@ -96,7 +97,7 @@ class Plan:
 FULL = Plan(events=10_000, seconds=8, warmup=2, slices=4, profile=10)
 SMOKE = Plan(
     events=600, seconds=1, warmup=0.3, slices=1, profile=1,
-    pool="?pool_size=2&max_overflow=2", plain_threads=2,
+    pool="pool_size=2&max_overflow=2", plain_threads=2,
 )  # fmt: skip
 
 
@@ -166,15 +167,20 @@ def served(
         )
         stack.callback(stop, server)
         ready(int(env["PORT"]), server, path)
+        deliverers = []
         for n in range(setup.deliverers):
-            out = stack.enter_context(
-                (logs / f"{setup.name}-deliver{n}.log").open("wb")
-            )
+            said = logs / f"{setup.name}-deliver{n}.log"
+            out = stack.enter_context(said.open("wb"))
             deliverer = subprocess.Popen(
                 [str(SMSLEDGER), "deliver"], env=env, stdout=out, stderr=out
             )
             stack.callback(stop, deliverer)
+            deliverers.append((deliverer, said))
         yield int(env["PORT"]), server.pid
+        for deliverer, said in deliverers:
+            if deliverer.poll() is not None:
+                tail = said.read_text(errors="replace")[-3000:]
+                raise SystemExit(f"`smsledger deliver` stopped:\n{tail}")
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -279,18 +285,33 @@ def py_spy(pid: int, seconds: float, into: Path) -> Iterator[tuple[Path, Path]]:
 
 def profile(
     port: int, pid: int, fx: Fixture, what: str, plan: Plan, into: Path
-) -> list[budget.Line]:
-    """Where a request's time goes, at 200/s, Poisson."""
+) -> tuple[list[budget.Line], float]:
+    """Where a request's time goes, at 200/s, Poisson; and the server's CPU
+    a request as the kernel counts it, beside the samples (which count a
+    thread waiting for a core as running)."""
     warm = openloop.poisson(RATE, plan.warmup, seed=9)
     open_loop(port, fx, what, [], warm)
     into.mkdir(parents=True, exist_ok=True)
     # The load outlasts the profile by a little: every sample falls under load.
     load = openloop.poisson(RATE, plan.profile + 0.5, seed=10)
+    before = cpu_seconds(pid)
     with py_spy(pid, plan.profile, into) as (cpu, wall):
         result = open_loop(port, fx, what, load, [])
+    used = cpu_seconds(pid) - before
     served = round(result.rate * plan.profile)
     with cpu.open() as c, wall.open() as w:
-        return budget.budget(budget.stacks(c), budget.stacks(w), HZ, max(1, served))
+        lines = budget.budget(budget.stacks(c), budget.stacks(w), HZ, max(1, served))
+    return lines, used / max(1, len(result.latencies)) * 1000
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of `pid` and its children so far."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        times = proc.cpu_times()
+        total += times.user + times.system
+    return total
 
 
 # The run.
@@ -304,21 +325,27 @@ class Measured:
     latency: dict[str, openloop.Result] = field(default_factory=dict)
     mails: int = 0
     budgets: dict[str, list[budget.Line]] = field(default_factory=dict)
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # /proc, a request
 
 
 def measure(
-    setup: SetUp, ledger: Ledger, url: str, fx: Fixture, contacts: Path,
-    save: Callable[[int, float], float], plan: Plan, work: Path,
-    profiles: bool,
+    setup: SetUp, store: Postgres, ledger: Ledger, url: str, fx: Fixture,
+    contacts: Path, plan: Plan, work: Path, profiles: bool,
 ) -> Measured:  # fmt: skip
     print(f"== {setup.label}; {load_average()}", flush=True)
     measured = Measured()
     with ExitStack() as stack:
+        # Opened before the server (see `plain_eventsourcing`), closed after
+        # the recording: its connections and the servers' must fit under the
+        # database's max_connections.
+        plain = stack.enter_context(ExitStack())
+        save = plain.enter_context(store.plain_eventsourcing(url, plan.plain_threads))
         smtp_port, mails = stack.enter_context(smtp_sink())
         port, pid = stack.enter_context(served(setup, url, smtp_port, work))
         measured.recorded, measured.plain, measured.record_errors = recording(
             port, fx, contacts, save, plan
         )
+        plain.close()
         print(f"  recording: {measured.recorded:,.0f}/s, plain save "
               f"{measured.plain:,.0f}/s; {load_average()}", flush=True)  # fmt: skip
         for kind, (schedule, warmup) in schedules(plan).items():
@@ -332,20 +359,24 @@ def measure(
         print(f"  GET /healthz, poisson: {summary(floor)}", flush=True)
         if profiles:
             for what in ("route", "note"):
-                lines = profile(port, pid, fx, what, plan, work / setup.name / what)
-                measured.budgets[what] = lines
+                # Else the mails of the runs before are sent under the profile.
+                delivered(ledger)
+                lines, cpu_ms = profile(
+                    port, pid, fx, what, plan, work / setup.name / what
+                )
+                measured.budgets[what], measured.cpu_ms[what] = lines, cpu_ms
                 print(f"  budget of a {what}; {load_average()}")
-                print("\n".join(budget.markdown(lines)), flush=True)
-        measured.mails = mails_when_delivered(mails, ledger)
+                print("\n".join(budget.markdown(lines, cpu_ms)), flush=True)
+        delivered(ledger)
+        measured.mails = mails()
     return measured
 
 
-def mails_when_delivered(mails: Callable[[], int], ledger: Ledger) -> int:
-    """The mails the sink accepted, once the outbox is empty (or after 60 s)."""
+def delivered(ledger: Ledger) -> None:
+    """Once the outbox is empty (or after 60 s)."""
     deadline = time.monotonic() + 60
     while ledger.outbox.counts().get("pending") and time.monotonic() < deadline:
         time.sleep(0.1)  # polling a condition, with a deadline
-    return mails()
 
 
 def delivered_before(url: str) -> None:
@@ -422,10 +453,14 @@ def main(admin_url: str, smoke: bool, output: str | None) -> None:
     store = Postgres(admin_url)
     name = f"smsledger_users_{uuid.uuid4().hex[:8]}"
     plain_url = store.fresh(name)
-    url = plain_url + plan.pool
+    url = (
+        f"{plain_url}{'&' if '?' in plain_url else '?'}{plan.pool}"
+        if plan.pool
+        else plain_url
+    )
     work = Path(tempfile.mkdtemp(prefix="smsledger-users-"))
-    # Opened before any server, as the plain `save` below, and kept open: the
-    # outbox is read through it while a server runs.
+    # Opened before any server and kept open: the outbox is read through it
+    # while a server runs.
     ledger = Ledger(url)
     try:
         fx = generate(ledger, plan.events)
@@ -434,23 +469,22 @@ def main(admin_url: str, smoke: bool, output: str | None) -> None:
         contacts = work / "contacts.txt"
         contacts.write_text("".join(f"{c} {p}\n" for c, p in fx.contacts))
         results: dict[str, Measured] = {}
-        # Opened before any server: see `plain_eventsourcing`.
-        with store.plain_eventsourcing(url, plan.plain_threads) as save:
-            for setup in SETUPS:
-                results[setup.name] = measure(
-                    setup, ledger, url, fx, contacts, save, plan, work,
-                    profiles=setup.name == "default",
-                )  # fmt: skip
-                store.settle(plain_url)
+        for setup in SETUPS:
+            results[setup.name] = measure(
+                setup, store, ledger, url, fx, contacts, plan, work,
+                profiles=setup.name == "default",
+            )  # fmt: skip
+            store.settle(plain_url)
         lines = [
             f"`scripts/bench --users{' --smoke' if smoke else ''}`, "
             f"{fx.events:,} events, PostgreSQL; {load_average()} at the end.",
             "",
             *table(results, plan.plain_threads),
         ]
-        for what, budget_lines in results["default"].budgets.items():
+        default = results["default"]
+        for what, budget_lines in default.budgets.items():
             lines += ["", f"Budget of a {what} (default set-up, 200/s):", ""]
-            lines += budget.markdown(budget_lines)
+            lines += budget.markdown(budget_lines, default.cpu_ms[what])
         print("\n".join(lines))
         if output:
             Path(output).write_text("\n".join(lines) + "\n")

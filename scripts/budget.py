@@ -127,13 +127,26 @@ def budget(
     ]
 
 
-def markdown(lines: list[Line]) -> list[str]:
-    rows = ["| step | CPU a request | waiting a request |", "| --- | ---: | ---: |"]
+def markdown(lines: list[Line], measured_ms: float | None = None) -> list[str]:
+    """The budget as a table; with `measured_ms`, the CPU a request the
+    kernel counted, shared out as the samples are. Sampled without pausing
+    the process, a thread that waits for a core or for the GIL can count as
+    running, so the samples give the shares and the kernel the total."""
+    total = sum(line.cpu_ms for line in lines)
+    scale = measured_ms / total if measured_ms and total else None
+    rows = [
+        "| step | sampled a request | share | CPU a request | waiting a request |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
     for line in lines:
         wait = "" if line.wait_ms is None else f"{line.wait_ms:.2f} ms"
-        rows.append(f"| {line.bucket} | {line.cpu_ms:.3f} ms | {wait} |")
-    total = sum(line.cpu_ms for line in lines)
-    rows.append(f"| all | {total:.3f} ms | |")
+        share = line.cpu_ms / total if total else 0.0
+        cpu = f"{line.cpu_ms * scale:.3f} ms" if scale else ""
+        rows.append(
+            f"| {line.bucket} | {line.cpu_ms:.3f} ms | {share:.0%} | {cpu} | {wait} |"
+        )
+    measured = f"{measured_ms:.3f} ms" if measured_ms else ""
+    rows.append(f"| all | {total:.3f} ms | 100% | {measured} | |")
     return rows
 
 
