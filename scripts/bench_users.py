@@ -20,6 +20,10 @@ latency from each request's scheduled time; beside it the client's floor,
 `GET /healthz` on the same schedule. Then, on the default set-up only, py-spy
 profiles of routing and of recording under the open loop at 200/s, attributed
 to the steps of a request by `budget.py`.
+
+The plain `save` holds 34 connections while recording is measured and the
+servers their default pools: on a PostgreSQL shared with other work, run it
+as `SMSLEDGER_FORCE_PGSERVER=1 scripts/bench --users` (a private cluster).
 """
 
 from __future__ import annotations
