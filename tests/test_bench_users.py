@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,10 @@ def test_open_loop_counts_the_wait_behind_a_slow_answer_in_latency():
                 [0.0, 0.01, 0.02, 0.03, 0.04], ok=200, pool=1,
             )  # fmt: skip
 
-    result = asyncio.run(run())
+    # On a thread of its own: another test's event loop may still be running
+    # on this one, and asyncio.run refuses to start beside it.
+    with ThreadPoolExecutor(1) as thread:
+        result = thread.submit(lambda: asyncio.run(run())).result()
 
     # One connection: each request waits for those before it. Counted from
     # when it was sent, each would take 0.1 s; from when it was due, the
