@@ -858,8 +858,20 @@ def main() -> None:
         help="time the console's pages and nothing else, on the ledgers generated"
         " before when they are there",
     )
+    parser.add_argument(
+        "--users",
+        action="store_true",
+        help="instead: as users run it, the server as scripts/serve starts it"
+        " and in the split set-up, under wrk and an open loop, with py-spy"
+        " budgets (bench_users.py; with --smoke, a tiny run)",
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.users:
+        import bench_users
+
+        bench_users.main(ADMIN_URL, smoke=args.smoke, output=args.output)
+        return
     if args.imports:
         import bench_imports
 

@@ -151,3 +151,18 @@ ensure_chromium() {
     fi
     die "no Chromium at $chromium for the browser tests: install Debian's (apt-get install -y chromium, as root) or set CHROMIUM to a Chromium binary"
 }
+
+# `scripts/bench --users` and its smoke test load the server with wrk.
+# Install Debian's when missing and apt-get can; else stop, saying so.
+ensure_wrk() {
+    if command -v wrk >/dev/null; then
+        return 0
+    fi
+    if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
+        say "installing wrk for the users' benchmark (apt-get install wrk)"
+        if apt-get update -qq >&2 && apt-get install -y -qq wrk >&2; then
+            command -v wrk >/dev/null && return 0
+        fi
+    fi
+    die "no wrk for the users' benchmark: install Debian's (apt-get install -y wrk, as root)"
+}

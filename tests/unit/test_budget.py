@@ -1,0 +1,106 @@
+"""A profile's samples attributed to the steps of a request."""
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+import budget
+
+HTTP = "uvicorn/protocols/http/httptools_impl.py"
+LOOP = "Runner.run (asyncio/runners.py:118)"
+BATCH = "Batcher._run (ledger/batch.py:84);Batcher._carry_out (ledger/batch.py:95)"
+APPEND = (
+    f"{BATCH};GroupCommit.append_each (ledger/commit.py:61);"
+    "LedgerPostgresRecorder.insert_events (projections/postgres.py:109)"
+)
+READ = (
+    f"{BATCH};Batcher._prepare (ledger/batch.py:128);"
+    "PostgresRoutingView.read (projections/postgres_view.py:140);"
+    "Cursor.execute (psycopg/cursor.py:113)"
+)
+DECIDE = (
+    f"{BATCH};Batcher._prepare (ledger/batch.py:131);step (ledger/batch.py:112);"
+    "Routing._decide (ledger/routing.py:200);decide (domain/routing.py:40)"
+)
+HOT = (
+    f"{LOOP};RequestResponseCycle.run_asgi ({HTTP}:409);"
+    "HotRoutes.__call__ (api/hot.py:118)"
+)
+DELIVERY = (
+    "DeliveryWorker.run (ledger/delivery.py:243);"
+    "DeliveryWorker.run_once (ledger/delivery.py:113)"
+)
+
+
+def stack(text: str) -> tuple[str, ...]:
+    return tuple(text.split(";"))
+
+
+def test_raw_lines_become_stacks_with_their_counts():
+    lines = [f"{LOOP};{READ} 3\n", f"{LOOP};{READ} 2\n", "not a sample\n", "\n"]
+
+    assert budget.stacks(lines) == Counter({stack(f"{LOOP};{READ}"): 5})
+
+
+@pytest.mark.parametrize(
+    ("frames", "expected"),
+    [
+        (READ, "the read"),
+        (DECIDE, "decide, or make the note"),
+        (APPEND, "the append"),
+        (f"{APPEND};Logger.info (logging/__init__.py:1489)", "logging"),
+        (f"{DELIVERY};DeliveryWorker._deliver (ledger/delivery.py:173);"
+         "DeliveryWorker._compose (ledger/delivery.py:189)",
+         "mail: rendering"),
+        (f"{DELIVERY};Smtp.send (ledger/mail.py:200);SMTP.sendmail (smtplib.py:880)",
+         "mail: sending (SMTP)"),
+        (f"{DELIVERY};{APPEND}", "mail: claiming and recording"),
+        (f"{LOOP};_parsed (api/hot.py:170)", "parsing: HTTP, JSON, numbers"),
+        (f"{LOOP};HttpToolsProtocol.data_received ({HTTP}:150)",
+         "parsing: HTTP, JSON, numbers"),
+        (f"{HOT};_parsed (api/hot.py:170)", "parsing: HTTP, JSON, numbers"),
+        (f"{BATCH};Batcher._prepare (ledger/batch.py:121);"
+         "Routing.prepare_route (ledger/routing.py:150);"
+         "parse_phone (domain/values.py:30)", "parsing: HTTP, JSON, numbers"),
+        (HOT, "the answer: JSON out, HTTP write"),
+        (f"{HOT};RequestResponseCycle.send ({HTTP}:480);"
+         "Logger.info (logging/__init__.py:1489)", "logging"),
+        (LOOP, budget.LOOP),
+        (f"{LOOP};NativeTelemetry.enabled (api/telemetry.py:20)", budget.REST),
+        (f"{LOOP};RequestResponseCycle.run_asgi ({HTTP}:409);"
+         "RequestIds.__call__ (api/logs.py:80)",
+         "middlewares: request ids, metrics, limits"),
+    ],
+    ids=["read", "decide", "append", "log-in-append", "mail-render", "smtp",
+         "delivery-append", "json", "http", "json-in-hot-route", "phone-number",
+         "answer", "access-log", "event-loop", "rest", "middleware"],
+)  # fmt: skip
+def test_a_stack_goes_to_its_step(frames, expected):
+    assert budget.bucket(stack(frames)) == expected
+
+
+def test_budget_gives_cpu_a_request_and_the_round_trips_waits():
+    cpu = Counter({stack(APPEND): 50, stack(READ): 25, stack(LOOP): 100})
+    # The wall profile also has the threads' idle time in their round trips.
+    wall = Counter({stack(APPEND): 250, stack(READ): 75, stack(LOOP): 900})
+
+    lines = {
+        line.bucket: line for line in budget.budget(cpu, wall, hz=250, requests=100)
+    }
+
+    # 50 samples at 250 a second are 0.2 s, over 100 requests.
+    assert lines["the append"].cpu_ms == pytest.approx(2.0)
+    assert lines["the append"].wait_ms == pytest.approx(8.0)
+    assert lines["the read"].cpu_ms == pytest.approx(1.0)
+    assert lines["the read"].wait_ms == pytest.approx(2.0)
+    assert lines[budget.LOOP].cpu_ms == pytest.approx(4.0)
+    assert lines[budget.LOOP].wait_ms is None
+    assert lines["logging"].cpu_ms == 0
+    # The kernel counted 3.5 ms of CPU a request: each step gets its share.
+    table = budget.markdown(list(lines.values()), measured_ms=3.5)
+    assert "| the append | 2.000 ms | 29% | 1.000 ms | 8.00 ms |" in table
+    assert table[-1] == "| all | 7.000 ms | 100% | 3.500 ms | |"
