@@ -54,18 +54,23 @@ class Connection:
         assert self.reader
         assert self.writer
         self.writer.write(self.head + str(len(body)).encode() + b"\r\n\r\n" + body)
-        status_line = await self.reader.readline()
-        length = 0
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.partition(b":")
-            if name.lower() == b"content-length":
-                length = int(value)
-        await self.reader.readexactly(length)
-        return int(status_line.split()[1])
+        return await read_answer(self.reader)
 
     def close(self) -> None:
         if self.writer:
             self.writer.close()
+
+
+async def read_answer(reader: asyncio.StreamReader) -> int:
+    """An HTTP answer's status, once its whole body is read."""
+    status_line = await reader.readline()
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return int(status_line.split()[1])
 
 
 async def _connections(

@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from loadgen import read_answer
+
 Request = Callable[[int], bytes]  # the whole HTTP/1.1 request of the i-th send
 
 
@@ -94,14 +96,7 @@ class Connection:
     async def send(self, request: bytes) -> int:
         """The answer's status, once its whole body is read."""
         self.writer.write(request)
-        status_line = await self.reader.readline()
-        length = 0
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.partition(b":")
-            if name.lower() == b"content-length":
-                length = int(value)
-        await self.reader.readexactly(length)
-        return int(status_line.split()[1])
+        return await read_answer(self.reader)
 
 
 async def run(
