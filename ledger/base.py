@@ -135,8 +135,11 @@ class LedgerBase(Application[UUID]):
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         # The view is folded in the transaction that appends the events.
         processing_event.saved_kwargs["events_to_fold"] = processing_event.events
+        due = any(type(e) in WAKING for e in processing_event.events)
+        # Where the backend can, delivery in other processes hears of it too.
+        processing_event.saved_kwargs["due"] = due
         recordings = super()._record(processing_event)
-        if any(type(e) in WAKING for e in processing_event.events):
+        if due:
             for listener in list(self.on_routed):
                 try:
                     listener()

@@ -16,6 +16,7 @@ from smsledger.ledger.delivery import DeliveryWorker
 from smsledger.ledger.mail import transport
 from smsledger.ledger.progress import ProgressBar
 from smsledger.ledger.sms import TwilioSender
+from smsledger.ledger.waking import Waker
 
 Command = Callable[[argparse.Namespace, Ledger], int]
 log = logging.getLogger("smsledger.delivery")
@@ -104,7 +105,10 @@ def deliver(args: argparse.Namespace, ledger: Ledger) -> int:
             print(f"delivering decisions to {where}; stop with Ctrl-C", flush=True)
         for worker in others:
             worker.start()
+        waker = Waker(ledger, workers)
+        waker.start()
         first.run()
+        waker.stop()
         for worker in others:
             worker.stop()
     counts = ledger.outbox.counts()

@@ -15,6 +15,7 @@ many, share the outbox through the leases.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -24,6 +25,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from smsledger.ledger.application import Ledger
+from smsledger.ledger.delivered import Records
 from smsledger.ledger.mail import (
     PermanentFailure,
     Rendered,
@@ -32,6 +34,7 @@ from smsledger.ledger.mail import (
     Transport,
 )
 from smsledger.ledger.mail_bytes import render
+from smsledger.ledger.outcomes import Accepted
 from smsledger.ledger.sending import HandoffMails, Replies
 from smsledger.ledger.sms import TwilioSender
 from smsledger.ledger.storage import UNAVAILABLE
@@ -121,16 +124,23 @@ class DeliveryWorker:
 
     def _send_batch(self, claimed: list[Claimed], held_until: datetime) -> None:
         """Send a claimed batch over one session, each mail's lease known held
-        from the claim and the heartbeat's renewals, not asked for per mail."""
+        from the claim and the heartbeat's renewals, not asked for per mail;
+        the batch's mails composed from two reads, and recorded as they are
+        accepted on a thread of their own."""
         held = [held_until]
 
         def renew_all(until: datetime) -> None:
             self.ledger.outbox.renew_all(claimed, self.owner, until)
             held[0] = until
 
-        with self._heartbeat(renew_all), self.transport.session() as session:
+        mails = self._compose_all(claimed)
+        with (
+            self._heartbeat(renew_all),
+            self.transport.session() as session,
+            Records(self.ledger.record_accepted) as records,
+        ):
             for item in claimed:
-                self._deliver(item, session, held[0])
+                self._deliver(item, session, held[0], mails[item], records.put)
 
     def _run_lane(self, lane: HandoffMails | Replies, now: datetime) -> int:
         queue = lane.queue
@@ -170,7 +180,16 @@ class DeliveryWorker:
             done.set()
             thread.join()
 
-    def _deliver(self, item: Claimed, session: Session, held_until: datetime) -> None:
+    def _deliver(
+        self,
+        item: Claimed,
+        session: Session,
+        held_until: datetime,
+        mail: Rendered | Exception | None = None,
+        record: Callable[[Accepted], None] | None = None,
+    ) -> None:
+        """Send one claimed mail (composed already, or now) and hand its
+        record to `record` (or record it now)."""
         # Near its end (the heartbeat failing), the lease is renewed here,
         # which also says whether it ran out (another worker may be sending
         # this mail), on the live version of the view.
@@ -187,11 +206,17 @@ class DeliveryWorker:
             MAIL_TRIES.labels("sent").inc()
             if self.fault is not None:
                 self.fault(item)
-            record()
+            if record is None:
+                self.ledger.record_accepted([ready])
+            else:
+                record(ready)
 
         try:
-            mail = self._compose(item)
-            record = self.ledger.prepare_delivered(
+            if mail is None:
+                mail = self._compose_all([item])[item]
+            if isinstance(mail, Exception):
+                raise mail
+            ready = self.ledger.prepare_delivered(
                 item.account_id, item.message_id, mail.message_id
             )
             session.send(mail, accepted)
@@ -202,28 +227,58 @@ class DeliveryWorker:
                 raise
             self._record_failure(item, error)
 
-    def _compose(self, item: Claimed) -> Rendered:
-        decision = self.ledger.view.decision(item.account_id, item.message_id)
-        if decision is None:
-            raise PermanentFailure("the decision is not in the routing view")
-        contacts = [
-            self.ledger.view.contact(item.account_id, contact_id)
-            or {"contact_id": contact_id, "name": None}
-            for contact_id in decision["contact_ids"]
-        ]
-        try:
-            return render(
-                decision,
-                contacts,
-                mail_from=self.mail_from,
-                decided_at=item.routed_at,
-                base_url=self.base_url,
-            )
-        except Exception as error:
-            # Made the same way on every try: no use trying for ever.
-            raise PermanentFailure(
-                f"cannot compose the mail: {type(error).__name__}: {error}"
-            ) from error
+    def _compose_all(
+        self, claimed: list[Claimed]
+    ) -> dict[Claimed, Rendered | Exception]:
+        """Each claimed mail, or why it cannot be made: the decisions in one
+        read, their contacts in another."""
+        view = self.ledger.view
+        _, found = view.read(
+            [(view.SELECT_DECISION, (c.account_id, c.message_id)) for c in claimed]
+        )
+        decisions = {
+            c: json.loads(rows[0]["document"]) if rows else None
+            for c, rows in zip(claimed, found, strict=True)
+        }
+        wanted = sorted(
+            {
+                (c.account_id, contact_id)
+                for c, decision in decisions.items()
+                if decision is not None
+                for contact_id in decision["contact_ids"]
+            }
+        )
+        _, found = (
+            view.read([(view.SELECT_CONTACT, key) for key in wanted])
+            if wanted
+            else ({}, [])
+        )
+        contacts = {
+            key: dict(rows[0]) if rows else {"contact_id": key[1], "name": None}
+            for key, rows in zip(wanted, found, strict=True)
+        }
+        mails: dict[Claimed, Rendered | Exception] = {}
+        for item, decision in decisions.items():
+            if decision is None:
+                mails[item] = PermanentFailure(
+                    "the decision is not in the routing view"
+                )
+                continue
+            named = [contacts[(item.account_id, c)] for c in decision["contact_ids"]]
+            try:
+                mails[item] = render(
+                    decision,
+                    named,
+                    mail_from=self.mail_from,
+                    decided_at=item.routed_at,
+                    base_url=self.base_url,
+                )
+            except Exception as error:
+                # Made the same way on every try: no use trying for ever.
+                mails[item] = PermanentFailure(
+                    f"cannot compose the mail: {type(error).__name__}: {error}"
+                )
+        return mails
 
     def _record_failure(self, item: Claimed, error: Exception) -> None:
         """Record a try that did not deliver on the decision: its error, and
@@ -275,6 +330,10 @@ class DeliveryWorker:
                     self._wake.clear()
         finally:
             self.ledger.on_routed.remove(self._wake.set)
+
+    def wake(self) -> None:
+        """Look for due mails now, not at the next poll."""
+        self._wake.set()
 
     def start(self) -> None:
         """Run in a background thread."""

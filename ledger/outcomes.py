@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,15 @@ from smsledger.ledger.base import AccountContext
 from smsledger.projections.decision_filter import DecisionFilter
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """A mail the mail server accepted, with its decision as read before it
+    was sent: what recording it needs."""
+
+    inbound: InboundSms
+    mail_id: str
+
+
 class DeliveryCommands(AccountCommands):
     def record_delivered(self, account_id: str, message_id: str, mail_id: str) -> None:
         """The decision's mail was accepted by the mail server."""
@@ -25,26 +35,34 @@ class DeliveryCommands(AccountCommands):
 
     def prepare_delivered(
         self, account_id: str, message_id: str, mail_id: str
-    ) -> Callable[[], None]:
-        """`record_delivered`, with its read done now: call the answer once the
-        mail server has the mail, and it makes one write. A crash between the
-        two sends the mail again, so the less time between them, the better."""
+    ) -> Accepted:
+        """`record_delivered`, with its read done now: hand the answer to
+        `record_accepted` once the mail server has the mail. A crash between
+        the two sends the mail again, so the less time between them, the
+        better."""
         inbound: InboundSms = self.repository.get(
             InboundSms.create_id(account_id, message_id)
         )
+        return Accepted(inbound, mail_id)
 
-        def record() -> None:
-            if inbound.delivery != "pending":
-                return  # another worker recorded the outcome first
-            inbound.record_delivered(mail_id)
-            try:
-                self._save(inbound)
-            except IntegrityError:  # recorded meanwhile: read it again
-                self.record_delivered(account_id, message_id, mail_id)
+    def record_accepted(self, accepted: Sequence[Accepted]) -> None:
+        """Record mails the mail server accepted, in one transaction unless
+        one of them conflicts (another worker recorded it meanwhile): that
+        one is read again, the others still go together."""
+        pending = [a for a in accepted if a.inbound.delivery == "pending"]
+        for a in pending:
+            a.inbound.record_delivered(a.mail_id)
+        outcomes = self.commits.append_each(
+            [a.inbound.collect_events() for a in pending]
+        )
+        for a, outcome in zip(pending, outcomes, strict=True):
+            if isinstance(outcome, IntegrityError):
+                inbound = a.inbound
+                self.record_delivered(inbound.account_id, inbound.message_id, a.mail_id)
+            elif isinstance(outcome, BaseException):
+                raise outcome
             else:
-                _count_tries(inbound)
-
-        return record
+                _count_tries(a.inbound)
 
     def record_delivery_failure(
         self,

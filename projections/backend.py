@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+import threading
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
@@ -70,6 +71,11 @@ class LedgerRecorder(Protocol):
     def bulk_transaction(self) -> AbstractContextManager[Any]: ...
 
     def select_after(self, curs: Any, position: int) -> list[Notification]: ...
+
+    def due_notices(self, stop: threading.Event) -> Iterator[None] | None:
+        """Each time another process's append gave delivery something to
+        send, until `stop`; None where the backend cannot tell."""
+        ...
 
 
 def ledger_recorder(recorder: object) -> LedgerRecorder:

@@ -3,6 +3,7 @@ one transaction; the view itself is in `postgres_view.py`."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -59,6 +60,13 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 .as_string(),
             ]
         )
+        # Told, at commit, to the delivery workers of every process
+        # (`due_notices`) when an append gives them something to send; with
+        # the append's last position.
+        self.due_channel = f"{self.events_table_name}_due"
+        self.notify_due = (
+            SQL("NOTIFY {0}").format(Identifier(self.due_channel)).as_string()
+        )
         self.bulk = bulk.BulkAppend(
             self.view, events.as_string(), self.datastore.originator_id_type, locked
         )
@@ -106,13 +114,41 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 fold = self._fold(
                     curs, int(rows[0]["live_version"]), domain_events, positions
                 )
-                curs.execute(";".join([*fold, "COMMIT"]))
+                due = (
+                    [f"{self.notify_due}, '{positions[-1]}'"]
+                    if kwargs.get("due")
+                    else []
+                )
+                curs.execute(";".join([*fold, *due, "COMMIT"]))
             except BaseException:
                 # A broken connection cannot roll back; the pool drops it.
                 with suppress(psycopg.Error):
                     conn.rollback()
                 raise
         return positions
+
+    def due_notices(self, stop: threading.Event) -> Iterator[None]:
+        """Once for each commit, or several close together, that gave delivery
+        something to send, until `stop` is set; over a connection of its own
+        (LISTEN holds it), made again if it breaks."""
+        listen = SQL("LISTEN {0}").format(Identifier(self.due_channel))
+        while not stop.is_set():
+            try:
+                with self._listening_connection() as conn:
+                    conn.execute(listen)
+                    yield  # anything appended before LISTEN is not missed
+                    while not stop.is_set():
+                        if list(conn.notifies(timeout=1.0, stop_after=1)):
+                            list(conn.notifies(timeout=0))  # one wake for them all
+                            yield
+            except psycopg.OperationalError:
+                stop.wait(1.0)  # the database is away: workers poll meanwhile
+
+    def _listening_connection(self) -> psycopg.Connection[Any]:
+        pool = self.datastore.pool
+        kwargs = pool.kwargs() if callable(pool.kwargs) else dict(pool.kwargs or {})
+        conninfo = pool.conninfo() if callable(pool.conninfo) else pool.conninfo
+        return psycopg.connect(conninfo, **kwargs, autocommit=True)
 
     def _insert_bulk(
         self, stored_events: Sequence[StoredEvent], events: Sequence[Any]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -85,6 +86,10 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             assert positions is not None
             self.view.apply(curs, zip(domain_events, positions, strict=True))
         return positions
+
+    def due_notices(self, stop: threading.Event) -> None:
+        """Nothing tells one process of another's appends here: workers poll."""
+        return
 
     def select_positions(self, positions: Sequence[int]) -> list[Any]:
         """The stored events at the given positions, in ledger order."""

@@ -16,8 +16,10 @@ Recording: wrk at 32 connections (`wrk_note.lua` makes each request a new
 note), in slices alternating with the plain eventsourcing `save` at 32
 threads, as bench.py measures it. Routing: an open loop (`openloop.py`) at
 200 requests a second, Poisson arrivals, then bursts of 10 every 50 ms,
-latency from each request's scheduled time; beside it the client's floor,
-`GET /healthz` on the same schedule. Then, on the default set-up only, py-spy
+latency from each request's scheduled time, and the age of the oldest mail
+not yet sent read every 0.1 s meanwhile; then a route alone, one every 20 ms
+(the floor under both on this machine); beside them the client's floor,
+`GET /healthz` on the Poisson schedule. Then, on the default set-up only, py-spy
 profiles of routing and of recording under the open loop at 200/s, attributed
 to the steps of a request by `budget.py`.
 
@@ -35,12 +37,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -62,6 +66,8 @@ SETTINGS = ("WEB_CONCURRENCY", "WORKERS", "DELIVERY_WORKER", "ACCESS_LOG",
 CONNECTIONS = 32
 RATE = 200.0
 BURST, BURST_PERIOD = 10, 0.05  # 10 at once every 50 ms: 200 a second
+ALONE_PERIOD = 0.02  # a route every 20 ms, each answered before the next
+LAG_EVERY = 0.1  # seconds between reads of the oldest pending mail's age
 HZ = 250  # py-spy's samples a second
 
 
@@ -238,6 +244,12 @@ def schedules(plan: Plan) -> dict[str, tuple[list[float], list[float]]]:
             openloop.bursts(BURST, BURST_PERIOD, plan.seconds),
             openloop.bursts(BURST, BURST_PERIOD, plan.warmup),
         ),
+        # One at a time: what a route costs on this machine with nothing
+        # else in flight, the floor under the two above.
+        "alone": (
+            openloop.bursts(1, ALONE_PERIOD, plan.seconds / 2),
+            openloop.bursts(1, ALONE_PERIOD, plan.warmup),
+        ),
     }
 
 
@@ -327,6 +339,7 @@ class Measured:
     plain: float = 0.0
     record_errors: int = 0
     latency: dict[str, openloop.Result] = field(default_factory=dict)
+    lag: dict[str, float] = field(default_factory=dict)  # oldest pending, s
     mails: int = 0
     budgets: dict[str, list[budget.Line]] = field(default_factory=dict)
     cpu_ms: dict[str, float] = field(default_factory=dict)  # /proc, a request
@@ -353,9 +366,14 @@ def measure(
         print(f"  recording: {measured.recorded:,.0f}/s, plain save "
               f"{measured.plain:,.0f}/s; {load_average()}", flush=True)  # fmt: skip
         for kind, (schedule, warmup) in schedules(plan).items():
-            result = open_loop(port, fx, "route", schedule, warmup)
+            delivered(ledger)
+            with oldest_pending(ledger) as ages:
+                result = open_loop(port, fx, "route", schedule, warmup)
             measured.latency[kind] = result
-            print(f"  routing, {kind}: {summary(result)}; {load_average()}", flush=True)
+            measured.lag[kind] = max(ages, default=0.0)
+            lag = f"oldest pending mail at most {measured.lag[kind]:.2f} s"
+            print(f"  routing, {kind}: {summary(result)}; {lag}; {load_average()}",
+                  flush=True)  # fmt: skip
         schedule, warmup = schedules(plan)["poisson"]
         floor = measured.latency["floor"] = open_loop(
             port, fx, "healthz", schedule, warmup
@@ -374,6 +392,27 @@ def measure(
         delivered(ledger)
         measured.mails = mails()
     return measured
+
+
+@contextmanager
+def oldest_pending(ledger: Ledger) -> Iterator[list[float]]:
+    """The age of the oldest mail not yet sent, read every `LAG_EVERY`
+    seconds while the block runs: whether delivery keeps up."""
+    ages: list[float] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.wait(LAG_EVERY):
+            oldest = ledger.gauges().oldest_pending
+            ages.append((datetime.now(UTC) - oldest).total_seconds() if oldest else 0)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    try:
+        yield ages
+    finally:
+        done.set()
+        thread.join()
 
 
 def delivered(ledger: Ledger) -> None:
@@ -439,9 +478,15 @@ def table(results: dict[str, Measured], plain_threads: int) -> list[str]:
     for kind, what, target in (
         ("poisson", "routing at 200/s, Poisson", "p99 at most 10 ms"),
         ("bursts", "routing, 10 at once every 50 ms", "p99 at most 20 ms"),
+        ("alone", "a route alone, one every 20 ms", ""),
         ("floor", "client floor: `GET /healthz` at 200/s, Poisson", ""),
     ):
         row(f"{what}: p50, p99", partial(p50_p99, kind), target)
+    row(
+        "oldest pending mail while routing (Poisson; bursts), at most",
+        lambda m: f"{m.lag['poisson']:.2f} s; {m.lag['bursts']:.2f} s",
+        "under 1 s",
+    )
     row(
         "requests failed (recording, routing)",
         lambda m: f"{m.record_errors}, {sum(r.errors for r in m.latency.values())}",
