@@ -79,7 +79,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         with self.datastore.transaction(commit=True) as lock:
             lock.execute(self.CREATE_LOCK)
             super().create_table()
-            with self.datastore.transaction(commit=True) as curs:
+            # The view's tables are made (or found made) holding off appends:
+            # CREATE INDEX IF NOT EXISTS locks its table even when the index
+            # is there, and one append writes several of those tables, so a
+            # process starting beside live appends would otherwise take the
+            # tables' locks in another order than an append and deadlock it.
+            with self.appends_locked() as curs:
                 self.view.create_tables(curs)
 
     def insert_events(

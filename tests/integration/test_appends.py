@@ -1,8 +1,13 @@
 """An append and its fold are one transaction: all of it lands, or none."""
 
+import threading
+from collections.abc import Callable
+
+import psycopg
 import pytest
 
 from smsledger.ledger.application import AccountContext, Ledger
+from tests.delivery.conftest import wait_until
 from tests.integration.test_rebuild import PHONES, build_history
 from tests.integration.test_routing import NUMBER
 
@@ -34,3 +39,73 @@ def test_an_append_whose_fold_fails_leaves_nothing_behind(
     appended = ledger.recorder.select_notifications(head + 1, 10)
     assert [n.topic.rsplit(".", 1)[1] for n in appended] == ["Received", "Routed"]
     assert [d["message_id"] for d in ledger.list_decisions(account)] == ["m1"]
+
+
+def test_a_process_starting_beside_an_append_does_not_deadlock_it(
+    postgres_url: str,
+):
+    """A starting process makes sure of the view's tables, and CREATE INDEX
+    IF NOT EXISTS locks a table even when the index is there. An append
+    locks the events, then writes the outbox, then the decisions (as a mail's
+    `Delivered` folds): a process part-way through the view's tables must
+    not hold the decisions while it waits for the outbox."""
+    ledger = Ledger(postgres_url)
+    with ledger.view.snapshot() as tx:
+        version = tx.version
+    events = ledger.backend.qualified_events_table
+    ledger.close()
+    errors: list[BaseException] = []
+
+    def run(work: Callable[[], object]) -> threading.Thread:
+        def guarded() -> None:
+            try:
+                work()
+            except BaseException as error:
+                errors.append(error)
+
+        thread = threading.Thread(target=guarded)
+        thread.start()
+        return thread
+
+    holding_outbox, go = threading.Event(), threading.Event()
+
+    def append() -> None:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute("BEGIN")
+            conn.execute(f"LOCK TABLE {events} IN EXCLUSIVE MODE")
+            conn.execute(ledger.view.sql("UPDATE {outbox} SET attempts = 0", version))
+            holding_outbox.set()
+            go.wait(30)
+            conn.execute(ledger.view.sql("UPDATE {decisions} SET rule = rule", version))
+            conn.execute("COMMIT")
+
+    with (
+        psycopg.connect(postgres_url, autocommit=True) as other,
+        psycopg.connect(postgres_url, autocommit=True) as watch,
+    ):
+        # Another writer holds the decisions for a moment: the starting
+        # process stops there, part-way through the view's tables.
+        other.execute("BEGIN")
+        other.execute(
+            ledger.view.sql("LOCK TABLE {decisions} IN ROW EXCLUSIVE MODE", version)
+        )
+        starting = run(lambda: Ledger(postgres_url).close())
+        wait_until(lambda: waiting_on_locks(watch) >= 1)
+        appending = run(append)
+        # The append holds the outbox, or waits for the starting process.
+        wait_until(lambda: holding_outbox.is_set() or waiting_on_locks(watch) >= 2)
+        other.execute("COMMIT")
+        go.set()
+        starting.join(30)
+        appending.join(30)
+    assert errors == []
+
+
+def waiting_on_locks(watch: psycopg.Connection) -> int:
+    """How many other sessions of this database wait for a lock (asked
+    outside a transaction, which would see one snapshot of them)."""
+    row = watch.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+    ).fetchone()
+    return int(row[0]) if row else 0
