@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import json
 import logging
 import signal
@@ -103,6 +104,10 @@ def deliver(args: argparse.Namespace, ledger: Ledger) -> int:
             log.info("delivering decisions to %s, %d at a time", where, len(workers))
         else:
             print(f"delivering decisions to {where}; stop with Ctrl-C", flush=True)
+        # As the API workers do (`api.app`): no full collection's pause
+        # over what starting made.
+        gc.collect()
+        gc.freeze()
         for worker in others:
             worker.start()
         waker = Waker(ledger, workers)

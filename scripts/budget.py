@@ -34,9 +34,12 @@ def _frame(names: str, file: str = "") -> str:
 # (bucket, patterns of which one frame of the stack matches one).
 _PATTERNS: list[tuple[str, tuple[str, ...]]] = [
     ("logging", (_frame(r"\w+", r"(?:logging/__init__|uvicorn/logging)\.py"),)),
-    ("mail: rendering", (_frame("_compose|compose", r"(?:delivery|mail)\.py"),)),
+    ("mail: rendering", (_frame("render|compose", r"mail(?:_bytes)?\.py"),)),
     ("mail: sending (SMTP)", (_frame(r"\w+", r"smtplib\.py"),)),
-    ("mail: claiming and recording", (_frame(r"\w+", r"ledger/delivery\.py"),)),
+    (
+        "mail: reading, claiming and recording",
+        (_frame(r"\w+", r"ledger/deliver(?:y|ed)\.py"),),
+    ),
     ("the append", (_frame("append_each|insert_events|collect_events"),)),
     ("the read", (_frame("read", r"projections/(?:postgres_view|sqlite)\.py"),)),
     (

@@ -7,6 +7,7 @@ import psycopg
 import pytest
 
 from smsledger.ledger.application import AccountContext, Ledger
+from smsledger.projections.postgres import LedgerPostgresRecorder
 from tests.delivery.conftest import wait_until
 from tests.integration.test_rebuild import PHONES, build_history
 from tests.integration.test_routing import NUMBER
@@ -52,7 +53,8 @@ def test_a_process_starting_beside_an_append_does_not_deadlock_it(
     ledger = Ledger(postgres_url)
     with ledger.view.snapshot() as tx:
         version = tx.version
-    events = ledger.backend.qualified_events_table
+    assert isinstance(ledger.recorder, LedgerPostgresRecorder)
+    events = ledger.recorder.qualified_events_table
     ledger.close()
     errors: list[BaseException] = []
 

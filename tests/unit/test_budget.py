@@ -53,12 +53,19 @@ def test_raw_lines_become_stacks_with_their_counts():
         (DECIDE, "decide, or make the note"),
         (APPEND, "the append"),
         (f"{APPEND};Logger.info (logging/__init__.py:1489)", "logging"),
-        (f"{DELIVERY};DeliveryWorker._deliver (ledger/delivery.py:173);"
-         "DeliveryWorker._compose (ledger/delivery.py:189)",
+        (f"{DELIVERY};DeliveryWorker._compose_all (ledger/delivery.py:240);"
+         "render (ledger/mail_bytes.py:40)",
          "mail: rendering"),
+        (f"{DELIVERY};DeliveryWorker._compose_all (ledger/delivery.py:240);"
+         f"{READ}",
+         "mail: reading, claiming and recording"),
+        ("Records._run (ledger/delivered.py:71);"
+         "DeliveryCommands.record_accepted (ledger/outcomes.py:55);"
+         f"{APPEND}",
+         "mail: reading, claiming and recording"),
         (f"{DELIVERY};Smtp.send (ledger/mail.py:200);SMTP.sendmail (smtplib.py:880)",
          "mail: sending (SMTP)"),
-        (f"{DELIVERY};{APPEND}", "mail: claiming and recording"),
+        (f"{DELIVERY};{APPEND}", "mail: reading, claiming and recording"),
         (f"{LOOP};_parsed (api/hot.py:170)", "parsing: HTTP, JSON, numbers"),
         (f"{LOOP};HttpToolsProtocol.data_received ({HTTP}:150)",
          "parsing: HTTP, JSON, numbers"),
@@ -75,7 +82,8 @@ def test_raw_lines_become_stacks_with_their_counts():
          "RequestIds.__call__ (api/logs.py:80)",
          "middlewares: request ids, metrics, limits"),
     ],
-    ids=["read", "decide", "append", "log-in-append", "mail-render", "smtp",
+    ids=["read", "decide", "append", "log-in-append", "mail-render",
+         "mail-read", "mail-record", "smtp",
          "delivery-append", "json", "http", "json-in-hot-route", "phone-number",
          "answer", "access-log", "event-loop", "rest", "middleware"],
 )  # fmt: skip
