@@ -15,7 +15,6 @@ many, share the outbox through the leases.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -25,6 +24,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from smsledger.ledger.application import Ledger
+from smsledger.ledger.compose import compose_all
 from smsledger.ledger.delivered import Records
 from smsledger.ledger.mail import (
     PermanentFailure,
@@ -33,7 +33,6 @@ from smsledger.ledger.mail import (
     TransientFailure,
     Transport,
 )
-from smsledger.ledger.mail_bytes import render
 from smsledger.ledger.outcomes import Accepted
 from smsledger.ledger.sending import HandoffMails, Replies
 from smsledger.ledger.sms import TwilioSender
@@ -133,7 +132,7 @@ class DeliveryWorker:
             self.ledger.outbox.renew_all(claimed, self.owner, until)
             held[0] = until
 
-        mails = self._compose_all(claimed)
+        mails = compose_all(self.ledger.view, claimed, self.mail_from, self.base_url)
         with (
             self._heartbeat(renew_all),
             self.transport.session() as session,
@@ -213,7 +212,9 @@ class DeliveryWorker:
 
         try:
             if mail is None:
-                mail = self._compose_all([item])[item]
+                mail = compose_all(
+                    self.ledger.view, [item], self.mail_from, self.base_url
+                )[item]
             if isinstance(mail, Exception):
                 raise mail
             ready = self.ledger.prepare_delivered(
@@ -226,59 +227,6 @@ class DeliveryWorker:
                 # is sent again, under the same Message-ID.
                 raise
             self._record_failure(item, error)
-
-    def _compose_all(
-        self, claimed: list[Claimed]
-    ) -> dict[Claimed, Rendered | Exception]:
-        """Each claimed mail, or why it cannot be made: the decisions in one
-        read, their contacts in another."""
-        view = self.ledger.view
-        _, found = view.read(
-            [(view.SELECT_DECISION, (c.account_id, c.message_id)) for c in claimed]
-        )
-        decisions = {
-            c: json.loads(rows[0]["document"]) if rows else None
-            for c, rows in zip(claimed, found, strict=True)
-        }
-        wanted = sorted(
-            {
-                (c.account_id, contact_id)
-                for c, decision in decisions.items()
-                if decision is not None
-                for contact_id in decision["contact_ids"]
-            }
-        )
-        _, found = (
-            view.read([(view.SELECT_CONTACT, key) for key in wanted])
-            if wanted
-            else ({}, [])
-        )
-        contacts = {
-            key: dict(rows[0]) if rows else {"contact_id": key[1], "name": None}
-            for key, rows in zip(wanted, found, strict=True)
-        }
-        mails: dict[Claimed, Rendered | Exception] = {}
-        for item, decision in decisions.items():
-            if decision is None:
-                mails[item] = PermanentFailure(
-                    "the decision is not in the routing view"
-                )
-                continue
-            named = [contacts[(item.account_id, c)] for c in decision["contact_ids"]]
-            try:
-                mails[item] = render(
-                    decision,
-                    named,
-                    mail_from=self.mail_from,
-                    decided_at=item.routed_at,
-                    base_url=self.base_url,
-                )
-            except Exception as error:
-                # Made the same way on every try: no use trying for ever.
-                mails[item] = PermanentFailure(
-                    f"cannot compose the mail: {type(error).__name__}: {error}"
-                )
-        return mails
 
     def _record_failure(self, item: Claimed, error: Exception) -> None:
         """Record a try that did not deliver on the decision: its error, and

@@ -2,6 +2,7 @@
 load from a tool the project did not write.
 
     scripts/bench --users            10k events, runs of 8 s
+    scripts/bench --users --events 1000000    the same on a ledger of 1M
     scripts/bench --users --smoke    a tiny run that checks every step works
 
 Two set-ups, each measured the same way, one after the other:
@@ -43,7 +44,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -495,10 +496,12 @@ def table(results: dict[str, Measured], plain_threads: int) -> list[str]:
     return rows
 
 
-def main(admin_url: str, smoke: bool, output: str | None) -> None:
+def main(
+    admin_url: str, smoke: bool, output: str | None, events: int = FULL.events
+) -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
-    plan = SMOKE if smoke else FULL
+    plan = SMOKE if smoke else replace(FULL, events=events)
     store = Postgres(admin_url)
     name = f"smsledger_users_{uuid.uuid4().hex[:8]}"
     plain_url = store.fresh(name)
@@ -512,7 +515,10 @@ def main(admin_url: str, smoke: bool, output: str | None) -> None:
     # while a server runs.
     ledger = Ledger(url)
     try:
+        began = time.perf_counter()
         fx = generate(ledger, plan.events)
+        print(f"generated {fx.events:,} events in {time.perf_counter() - began:.0f} s",
+              flush=True)  # fmt: skip
         delivered_before(url)
         store.settle(plain_url)
         contacts = work / "contacts.txt"
@@ -525,7 +531,8 @@ def main(admin_url: str, smoke: bool, output: str | None) -> None:
             )  # fmt: skip
             store.settle(plain_url)
         lines = [
-            f"`scripts/bench --users{' --smoke' if smoke else ''}`, "
+            f"`scripts/bench --users{' --smoke' if smoke else ''}"
+            f"{f' --events {events}' if events != FULL.events else ''}`, "
             f"{fx.events:,} events, PostgreSQL; {load_average()} at the end.",
             "",
             *table(results, plan.plain_threads),

@@ -53,10 +53,10 @@ def test_raw_lines_become_stacks_with_their_counts():
         (DECIDE, "decide, or make the note"),
         (APPEND, "the append"),
         (f"{APPEND};Logger.info (logging/__init__.py:1489)", "logging"),
-        (f"{DELIVERY};DeliveryWorker._compose_all (ledger/delivery.py:240);"
+        (f"{DELIVERY};compose_all (ledger/compose.py:20);"
          "render (ledger/mail_bytes.py:40)",
          "mail: rendering"),
-        (f"{DELIVERY};DeliveryWorker._compose_all (ledger/delivery.py:240);"
+        (f"{DELIVERY};compose_all (ledger/compose.py:20);"
          f"{READ}",
          "mail: reading, claiming and recording"),
         ("Records._run (ledger/delivered.py:71);"
