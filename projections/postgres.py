@@ -86,6 +86,27 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             # tables' locks in another order than an append and deadlock it.
             with self.appends_locked() as curs:
                 self.view.create_tables(curs)
+                self._no_autovacuum(curs)
+
+    # Autovacuum needs a lock that every append's conflicts with. Each pass
+    # on the events table held the appends off until the first waiter's
+    # deadlock_timeout (1 s by default), then PostgreSQL cancelled it: a
+    # stall a minute under steady appends, and the pass never done. The
+    # table is only ever appended to, so it has no dead rows to reclaim;
+    # `docs/OPERATIONS.md` says when to vacuum it (freezing) by hand.
+    NO_AUTOVACUUM = "(autovacuum_enabled = false, toast.autovacuum_enabled = false)"
+
+    def _no_autovacuum(self, curs: Any) -> None:
+        curs.execute(
+            "SELECT c.reloptions FROM pg_class c JOIN pg_namespace n"
+            " ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
+            (self.datastore.schema, self.events_table_name),
+        )
+        row = curs.fetchone()
+        if row and "autovacuum_enabled=false" not in (row["reloptions"] or []):
+            curs.execute(
+                f"ALTER TABLE {self.qualified_events_table} SET {self.NO_AUTOVACUUM}"
+            )
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -111,3 +111,21 @@ def waiting_on_locks(watch: psycopg.Connection) -> int:
         " AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
     ).fetchone()
     return int(row[0]) if row else 0
+
+
+def test_autovacuum_leaves_the_events_table_to_the_appends(postgres_url: str):
+    """Autovacuum's lock conflicts with every append's: its passes on the
+    events table stalled appends for a second each, so it has none."""
+    for _ in range(2):  # and a second process start changes nothing
+        Ledger(postgres_url).close()
+    with psycopg.connect(postgres_url) as conn:
+        row = conn.execute(
+            "SELECT c.reloptions, t.reloptions FROM pg_class c"
+            " JOIN pg_class t ON t.oid = c.reltoastrelid"
+            " WHERE c.relname = 'ledger_events'"
+        ).fetchone()
+    assert row is not None
+    table, toast = row
+    assert "autovacuum_enabled=false" in table
+    assert "autovacuum_enabled=true" not in table
+    assert toast == ["autovacuum_enabled=false"]
