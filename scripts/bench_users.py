@@ -302,10 +302,11 @@ def py_spy(pid: int, seconds: float, into: Path) -> Iterator[tuple[Path, Path]]:
 
 def profile(
     port: int, pid: int, fx: Fixture, what: str, plan: Plan, into: Path
-) -> tuple[list[budget.Line], float]:
+) -> tuple[list[budget.Line], float, float]:
     """Where a request's time goes, at 200/s, Poisson; and the server's CPU
     a request as the kernel counts it, beside the samples (which count a
-    thread waiting for a core as running)."""
+    thread waiting for a core as running), and of it the delivery
+    process's."""
     warm = openloop.poisson(RATE, plan.warmup, seed=9)
     open_loop(port, fx, what, [], warm)
     into.mkdir(parents=True, exist_ok=True)
@@ -314,21 +315,23 @@ def profile(
     before = cpu_seconds(pid)
     with py_spy(pid, plan.profile, into) as (cpu, wall):
         result = open_loop(port, fx, what, load, [])
-    used = cpu_seconds(pid) - before
+    used = [b - a for a, b in zip(before, cpu_seconds(pid), strict=True)]
     served = round(result.rate * plan.profile)
     with cpu.open() as c, wall.open() as w:
         lines = budget.budget(budget.stacks(c), budget.stacks(w), HZ, max(1, served))
-    return lines, used / max(1, len(result.latencies)) * 1000
+    answered = max(1, len(result.latencies))
+    return lines, sum(used) / answered * 1000, used[1] / answered * 1000
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of `pid` and its children so far."""
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU so far of `pid` and its children: of the others,
+    and of the delivery process."""
     root = psutil.Process(pid)
-    total = 0.0
+    totals = [0.0, 0.0]
     for proc in [root, *root.children(recursive=True)]:
         times = proc.cpu_times()
-        total += times.user + times.system
-    return total
+        totals["deliver" in proc.cmdline()] += times.user + times.system
+    return totals[0], totals[1]
 
 
 # The run.
@@ -344,6 +347,7 @@ class Measured:
     mails: int = 0
     budgets: dict[str, list[budget.Line]] = field(default_factory=dict)
     cpu_ms: dict[str, float] = field(default_factory=dict)  # /proc, a request
+    mail_ms: dict[str, float] = field(default_factory=dict)  # of it, delivery's
 
 
 def measure(
@@ -384,12 +388,14 @@ def measure(
             for what in ("route", "note"):
                 # Else the mails of the runs before are sent under the profile.
                 delivered(ledger)
-                lines, cpu_ms = profile(
+                lines, cpu_ms, mail_ms = profile(
                     port, pid, fx, what, plan, work / setup.name / what
                 )
                 measured.budgets[what], measured.cpu_ms[what] = lines, cpu_ms
+                measured.mail_ms[what] = mail_ms
                 print(f"  budget of a {what}; {load_average()}")
-                print("\n".join(budget.markdown(lines, cpu_ms)), flush=True)
+                table = budget.markdown(lines, cpu_ms, mail_ms)
+                print("\n".join(table), flush=True)
         delivered(ledger)
         measured.mails = mails()
     return measured
@@ -540,7 +546,9 @@ def main(
         default = results["default"]
         for what, budget_lines in default.budgets.items():
             lines += ["", f"Budget of a {what} (default set-up, 200/s):", ""]
-            lines += budget.markdown(budget_lines, default.cpu_ms[what])
+            lines += budget.markdown(
+                budget_lines, default.cpu_ms[what], default.mail_ms[what]
+            )
         print("\n".join(lines))
         if output:
             Path(output).write_text("\n".join(lines) + "\n")

@@ -72,6 +72,7 @@ BUCKETS: list[tuple[str, re.Pattern[str]]] = [
 LOOP = "the event loop in C: sockets, HTTP parsing"
 LOOP_LEAF = re.compile(_frame("run", r"asyncio/runners\.py"))
 REST = "the rest"
+MAIL = "mail: "  # the steps of the delivery process
 WAITS = ("the read", "the append")  # round trips whose waits are reported
 
 
@@ -130,13 +131,28 @@ def budget(
     ]
 
 
-def markdown(lines: list[Line], measured_ms: float | None = None) -> list[str]:
+def markdown(
+    lines: list[Line], measured_ms: float | None = None, mail_ms: float | None = None
+) -> list[str]:
     """The budget as a table; with `measured_ms`, the CPU a request the
     kernel counted, shared out as the samples are. Sampled without pausing
-    the process, a thread that waits for a core or for the GIL can count as
-    running, so the samples give the shares and the kernel the total."""
+    the process, a thread that waits for a core, the GIL or a socket can
+    count as running, so the samples give the shares and the kernel the
+    total. With `mail_ms`, the part of it the delivery process spent, which
+    the mail steps share and the others do not: its threads wait on sockets
+    far more than the server's, so one scale for both would overstate mail."""
     total = sum(line.cpu_ms for line in lines)
-    scale = measured_ms / total if measured_ms and total else None
+    mail = sum(line.cpu_ms for line in lines if line.bucket.startswith(MAIL))
+
+    def scale(line: Line) -> float | None:
+        if not measured_ms or not total:
+            return None
+        if mail_ms is None:
+            return measured_ms / total
+        if line.bucket.startswith(MAIL):
+            return mail_ms / mail if mail else None
+        return (measured_ms - mail_ms) / (total - mail) if total > mail else None
+
     rows = [
         "| step | sampled a request | share | CPU a request | waiting a request |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -144,11 +160,14 @@ def markdown(lines: list[Line], measured_ms: float | None = None) -> list[str]:
     for line in lines:
         wait = "" if line.wait_ms is None else f"{line.wait_ms:.2f} ms"
         share = line.cpu_ms / total if total else 0.0
-        cpu = f"{line.cpu_ms * scale:.3f} ms" if scale else ""
+        factor = scale(line)
+        cpu = f"{line.cpu_ms * factor:.3f} ms" if factor is not None else ""
         rows.append(
             f"| {line.bucket} | {line.cpu_ms:.3f} ms | {share:.0%} | {cpu} | {wait} |"
         )
     measured = f"{measured_ms:.3f} ms" if measured_ms else ""
+    if measured_ms and mail_ms is not None:
+        measured += f" (delivery process {mail_ms:.3f} ms)"
     rows.append(f"| all | {total:.3f} ms | 100% | {measured} | |")
     return rows
 

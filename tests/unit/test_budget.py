@@ -112,3 +112,17 @@ def test_budget_gives_cpu_a_request_and_the_round_trips_waits():
     table = budget.markdown(list(lines.values()), measured_ms=3.5)
     assert "| the append | 2.000 ms | 29% | 1.000 ms | 8.00 ms |" in table
     assert table[-1] == "| all | 7.000 ms | 100% | 3.500 ms | |"
+
+
+def test_the_mail_steps_share_the_delivery_process_cpu_alone():
+    mail = "Smtp.send (ledger/mail.py:200);SMTP.sendmail (smtplib.py:880)"
+    cpu = Counter({stack(APPEND): 50, stack(mail): 150})
+    lines = budget.budget(cpu, cpu, hz=250, requests=100)
+
+    # The delivery process counted 1 ms a request, the server 2 ms: the
+    # samples (6 ms of mail, 2 ms of append) do not say so, the kernel does.
+    table = budget.markdown(lines, measured_ms=3.0, mail_ms=1.0)
+    assert "| mail: sending (SMTP) | 6.000 ms | 75% | 1.000 ms |  |" in table
+    assert "| the append | 2.000 ms | 25% | 2.000 ms | 0.00 ms |" in table
+    total = "3.000 ms (delivery process 1.000 ms)"
+    assert table[-1] == f"| all | 8.000 ms | 100% | {total} | |"
