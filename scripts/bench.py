@@ -865,20 +865,18 @@ def main() -> None:
         " and in the split set-up, under wrk and an open loop, with py-spy"
         " budgets (bench_users.py; with --smoke, a tiny run)",
     )
-    parser.add_argument(
-        "--events",
-        type=int,
-        default=10_000,
-        help="with --users: the size of the ledger it runs on (default 10,000)",
-    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.users:
         import bench_users
 
-        bench_users.main(
-            ADMIN_URL, smoke=args.smoke, output=args.output, events=args.events
-        )
+        sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [10_000]
+        said = [
+            "\n".join(bench_users.main(ADMIN_URL, smoke=args.smoke, events=size))
+            for size in sizes
+        ]
+        if args.output:
+            Path(args.output).write_text("\n\n".join(said) + "\n")
         return
     if args.imports:
         import bench_imports

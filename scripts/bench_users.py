@@ -2,7 +2,7 @@
 load from a tool the project did not write.
 
     scripts/bench --users            10k events, runs of 8 s
-    scripts/bench --users --events 1000000    the same on a ledger of 1M
+    scripts/bench --users --sizes 1000000    the same on a ledger of 1M
     scripts/bench --users --smoke    a tiny run that checks every step works
 
 Two set-ups, each measured the same way, one after the other:
@@ -502,9 +502,8 @@ def table(results: dict[str, Measured], plain_threads: int) -> list[str]:
     return rows
 
 
-def main(
-    admin_url: str, smoke: bool, output: str | None, events: int = FULL.events
-) -> None:
+def main(admin_url: str, smoke: bool, events: int = FULL.events) -> list[str]:
+    """The run's tables, as markdown lines (also printed)."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     plan = SMOKE if smoke else replace(FULL, events=events)
@@ -538,7 +537,7 @@ def main(
             store.settle(plain_url)
         lines = [
             f"`scripts/bench --users{' --smoke' if smoke else ''}"
-            f"{f' --events {events}' if events != FULL.events else ''}`, "
+            f"{f' --sizes {events}' if events != FULL.events else ''}`, "
             f"{fx.events:,} events, PostgreSQL; {load_average()} at the end.",
             "",
             *table(results, plan.plain_threads),
@@ -550,8 +549,7 @@ def main(
                 budget_lines, default.cpu_ms[what], default.mail_ms[what]
             )
         print("\n".join(lines))
-        if output:
-            Path(output).write_text("\n".join(lines) + "\n")
+        return lines
     finally:
         ledger.close()
         store.drop(name)

@@ -76,6 +76,11 @@ def test_bench_users_smoke_run_measures_both_set_ups(postgres_admin_url, tmp_pat
     for setup in rows["mails the SMTP sink accepted"]:
         assert int(setup.replace(",", "")) > 0  # delivery was on, to the sink
     assert rows["requests failed (recording, routing)"] == ["0, 0", "0, 0"]
+    assert "a route alone, one every 20 ms: p50, p99" in rows
+    # Delivery's lag was read while routing ran, in seconds, for each set-up.
+    for cell in rows["oldest pending mail while routing (Poisson; bursts), at most"]:
+        poisson, bursts = (float(part.removesuffix(" s")) for part in cell.split("; "))
+        assert 0 <= poisson < 60 and 0 <= bursts < 60
     assert "Budget of a route" in text
     assert "Budget of a note" in text
     assert rows["the append"][0].endswith("ms")
