@@ -80,7 +80,8 @@ def test_bench_users_smoke_run_measures_both_set_ups(postgres_admin_url, tmp_pat
     # Delivery's lag was read while routing ran, in seconds, for each set-up.
     for cell in rows["oldest pending mail while routing (Poisson; bursts), at most"]:
         poisson, bursts = (float(part.removesuffix(" s")) for part in cell.split("; "))
-        assert 0 <= poisson < 60 and 0 <= bursts < 60
+        assert 0 <= poisson < 60
+        assert 0 <= bursts < 60
     assert "Budget of a route" in text
     assert "Budget of a note" in text
     assert rows["the append"][0].endswith("ms")
