@@ -73,10 +73,14 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
 
     # Several server processes may start at once; CREATE ... IF NOT EXISTS
     # is not safe against itself, so creation is serialised by a lock.
-    CREATE_LOCK = "SELECT pg_advisory_xact_lock(7470656)"
+    CREATE_LOCK = "SELECT pg_advisory_lock(7470656)"
 
     def create_table(self) -> None:
-        with self.datastore.transaction(commit=True) as lock:
+        # The lock is a session's, on a connection of its own outside any
+        # transaction: a start that waits (for appends, or a VACUUM of the
+        # events table) must not sit idle in a transaction, which the
+        # database ends after idle_in_transaction_session_timeout (5 s).
+        with self._own_connection() as lock:
             lock.execute(self.CREATE_LOCK)
             super().create_table()
             # The view's tables are made (or found made) holding off appends:
@@ -160,7 +164,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         listen = SQL("LISTEN {0}").format(Identifier(self.due_channel))
         while not stop.is_set():
             try:
-                with self._listening_connection() as conn:
+                with self._own_connection() as conn:
                     conn.execute(listen)
                     yield  # anything appended before LISTEN is not missed
                     while not stop.is_set():
@@ -170,7 +174,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             except psycopg.OperationalError:
                 stop.wait(1.0)  # the database is away: workers poll meanwhile
 
-    def _listening_connection(self) -> psycopg.Connection[Any]:
+    def _own_connection(self) -> psycopg.Connection[Any]:
         pool = self.datastore.pool
         kwargs = pool.kwargs() if callable(pool.kwargs) else dict(pool.kwargs or {})
         conninfo = pool.conninfo() if callable(pool.conninfo) else pool.conninfo

@@ -129,3 +129,36 @@ def test_autovacuum_leaves_the_events_table_to_the_appends(postgres_url: str):
     assert "autovacuum_enabled=false" in table
     assert "autovacuum_enabled=true" not in table
     assert toast == ["autovacuum_enabled=false"]
+
+
+def test_a_process_starting_during_a_vacuum_of_the_events_table_waits_for_it(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """A start waits for a VACUUM of the events table (its lock conflicts
+    with the index checks), however long: longer than the time the database
+    lets a transaction sit idle (here 1 s), it must still start."""
+    Ledger(postgres_url).close()
+    monkeypatch.setenv("POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT", "1")
+    started: list[BaseException | Ledger] = []
+
+    def start() -> None:
+        try:
+            started.append(Ledger(postgres_url))
+        except BaseException as error:
+            started.append(error)
+
+    with (
+        psycopg.connect(postgres_url, autocommit=True) as vacuum,
+        psycopg.connect(postgres_url, autocommit=True) as watch,
+    ):
+        vacuum.execute("BEGIN")
+        vacuum.execute("LOCK TABLE ledger_events IN SHARE UPDATE EXCLUSIVE MODE")
+        thread = threading.Thread(target=start)
+        thread.start()
+        wait_until(lambda: waiting_on_locks(watch) >= 1)
+        threading.Event().wait(2)  # the vacuum outlasts the idle timeout
+        vacuum.execute("COMMIT")
+        thread.join(30)
+    (other,) = started
+    assert isinstance(other, Ledger), other
+    other.close()
