@@ -178,6 +178,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         pool = self.datastore.pool
         kwargs = pool.kwargs() if callable(pool.kwargs) else dict(pool.kwargs or {})
         conninfo = pool.conninfo() if callable(pool.conninfo) else pool.conninfo
+        kwargs.setdefault("connect_timeout", 10)  # as libpq's default is none
         return psycopg.connect(conninfo, **kwargs, autocommit=True)
 
     def _insert_bulk(
