@@ -73,9 +73,20 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         self.view = SQLiteRoutingView(self.datastore)
 
     def create_table(self) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            self._create_table(curs)
-            self.view.create_tables(curs)
+        # BEGIN IMMEDIATE, not the library's BEGIN: a transaction that starts
+        # as a reader and then writes fails at once ("database is locked"),
+        # without SQLite's busy wait, if another connection wrote meanwhile,
+        # as a server and its delivery process starting on one file did.
+        with self.datastore.get_connection(commit=True) as conn:
+            curs = conn.cursor()
+            curs.execute("BEGIN IMMEDIATE")
+            try:
+                self._create_table(curs)
+                self.view.create_tables(curs)
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -1,7 +1,9 @@
 """An append and its fold are one transaction: all of it lands, or none."""
 
+import sqlite3
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -159,6 +161,34 @@ def test_a_process_starting_during_a_vacuum_of_the_events_table_waits_for_it(
         threading.Event().wait(2)  # the vacuum outlasts the idle timeout
         vacuum.execute("COMMIT")
         thread.join(30)
+    (other,) = started
+    assert isinstance(other, Ledger), other
+    other.close()
+
+
+def test_a_process_starting_beside_a_writer_on_sqlite_waits_for_it(tmp_path: Path):
+    """SQLite: a start that began reading and then wrote failed at once if
+    another connection had written meanwhile, which no busy wait covers; it
+    now waits for the writer and starts."""
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    Ledger(url).close()
+    started: list[BaseException | Ledger] = []
+
+    def start() -> None:
+        try:
+            started.append(Ledger(url))
+        except BaseException as error:
+            started.append(error)
+
+    writer = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE smsledger_views SET version = version")
+    thread = threading.Thread(target=start)
+    thread.start()
+    threading.Event().wait(0.5)  # the start is under way, behind the writer
+    writer.execute("COMMIT")
+    writer.close()
+    thread.join(30)
     (other,) = started
     assert isinstance(other, Ledger), other
     other.close()
