@@ -184,11 +184,11 @@ class DeliveryWorker:
         item: Claimed,
         session: Session,
         held_until: datetime,
-        mail: Rendered | Exception | None = None,
-        record: Callable[[Accepted], None] | None = None,
+        mail: Rendered | Exception,
+        record: Callable[[Accepted], None],
     ) -> None:
-        """Send one claimed mail (composed already, or now) and hand its
-        record to `record` (or record it now)."""
+        """Send one claimed mail, composed already, and hand its record to
+        `record`."""
         # Near its end (the heartbeat failing), the lease is renewed here,
         # which also says whether it ran out (another worker may be sending
         # this mail), on the live version of the view.
@@ -205,16 +205,9 @@ class DeliveryWorker:
             MAIL_TRIES.labels("sent").inc()
             if self.fault is not None:
                 self.fault(item)
-            if record is None:
-                self.ledger.record_accepted([ready])
-            else:
-                record(ready)
+            record(ready)
 
         try:
-            if mail is None:
-                mail = compose_all(
-                    self.ledger.view, [item], self.mail_from, self.base_url
-                )[item]
             if isinstance(mail, Exception):
                 raise mail
             ready = self.ledger.prepare_delivered(

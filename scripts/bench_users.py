@@ -38,14 +38,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -53,6 +51,7 @@ import budget
 import openloop
 import psutil
 from bench import Fixture, free_port, generate, inbound_body, sms_body
+from delivery_cost import Lag
 from stores import Postgres
 
 from smsledger.ledger.application import Ledger
@@ -405,21 +404,15 @@ def measure(
 def oldest_pending(ledger: Ledger) -> Iterator[list[float]]:
     """The age of the oldest mail not yet sent, read every `LAG_EVERY`
     seconds while the block runs: whether delivery keeps up."""
-    ages: list[float] = []
-    done = threading.Event()
-
-    def read() -> None:
-        while not done.wait(LAG_EVERY):
-            oldest = ledger.gauges().oldest_pending
-            ages.append((datetime.now(UTC) - oldest).total_seconds() if oldest else 0)
-
-    thread = threading.Thread(target=read, daemon=True)
-    thread.start()
+    lag = Lag(ledger, every=LAG_EVERY)
+    lag.thread.start()
     try:
-        yield ages
+        yield lag.ages
     finally:
-        done.set()
-        thread.join()
+        lag.done.set()
+        lag.thread.join()
+    if lag.failed is not None:
+        raise SystemExit(f"the oldest pending mail could not be read: {lag.failed}")
 
 
 def delivered(ledger: Ledger) -> None:

@@ -178,8 +178,9 @@ async def poisson(
 class Lag:
     """The oldest pending mail's age, sampled while the load runs."""
 
-    def __init__(self, url: str) -> None:
-        self.ledger = Ledger(url)
+    def __init__(self, ledger: Ledger, every: float = 0.25) -> None:
+        self.ledger = ledger
+        self.every = every
         self.ages: list[float] = []
         self.failed: Exception | None = None
         self.done = threading.Event()
@@ -190,7 +191,7 @@ class Lag:
         return (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
 
     def sample(self) -> None:
-        while not self.done.wait(0.25):
+        while not self.done.wait(self.every):
             try:
                 self.ages.append(max(0.0, self.age()))
             except Exception as error:  # said, not lost with the thread
@@ -233,7 +234,7 @@ def measure(args: argparse.Namespace) -> None:
         wait_healthy(port, server)
         key = set_up(port)
         _, n = asyncio.run(poisson(port, key, args.rate, args.warmup, 0))
-        lag = Lag(url)
+        lag = Lag(Ledger(url))
         before = cpu_of_tree(server.pid)
         lag.thread.start()
         result, _ = asyncio.run(poisson(port, key, args.rate, args.seconds, n))

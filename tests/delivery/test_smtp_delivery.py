@@ -4,6 +4,7 @@ import mailbox
 
 import pytest
 
+from smsledger.ledger.compose import compose_all
 from smsledger.ledger.delivery import DeliveryWorker
 from smsledger.ledger.mail import MaildirTransport, mail_id
 from tests.delivery.conftest import JANE, NUMBER, STRANGER, worker_for
@@ -206,9 +207,13 @@ def test_worker_whose_lease_ran_out_does_not_send(ledger, team, smtp, clock):
     other = worker_for(ledger, smtp.url, clock)
     assert other.run_once() == 2
 
+    mails = compose_all(ledger.view, [second], slow.mail_from, slow.base_url)
     with slow.transport.session() as session:
         # Its lease ran out (at the clock's now), and another sent it.
-        slow._deliver(second, session, clock())
+        slow._deliver(
+            second, session, clock(), mails[second],
+            lambda accepted: ledger.record_accepted([accepted]),
+        )  # fmt: skip
 
     assert len(smtp.inbox.mails) == 2
 

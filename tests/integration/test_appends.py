@@ -1,9 +1,11 @@
 """An append and its fold are one transaction: all of it lands, or none."""
 
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 import pytest
@@ -13,6 +15,8 @@ from smsledger.projections.postgres import LedgerPostgresRecorder
 from tests.delivery.conftest import wait_until
 from tests.integration.test_rebuild import PHONES, build_history
 from tests.integration.test_routing import NUMBER
+
+T = TypeVar("T")
 
 
 def rename_live_table(ledger: Ledger, old: str, new: str) -> None:
@@ -58,19 +62,6 @@ def test_a_process_starting_beside_an_append_does_not_deadlock_it(
     assert isinstance(ledger.recorder, LedgerPostgresRecorder)
     events = ledger.recorder.qualified_events_table
     ledger.close()
-    errors: list[BaseException] = []
-
-    def run(work: Callable[[], object]) -> threading.Thread:
-        def guarded() -> None:
-            try:
-                work()
-            except BaseException as error:
-                errors.append(error)
-
-        thread = threading.Thread(target=guarded)
-        thread.start()
-        return thread
-
     holding_outbox, go = threading.Event(), threading.Event()
 
     def append() -> None:
@@ -93,16 +84,19 @@ def test_a_process_starting_beside_an_append_does_not_deadlock_it(
         other.execute(
             ledger.view.sql("LOCK TABLE {decisions} IN ROW EXCLUSIVE MODE", version)
         )
-        starting = run(lambda: Ledger(postgres_url).close())
+        starting, started = start_ledger(postgres_url)
         wait_until(lambda: waiting_on_locks(watch) >= 1)
-        appending = run(append)
+        appending, appended = in_thread(append)
         # The append holds the outbox, or waits for the starting process.
         wait_until(lambda: holding_outbox.is_set() or waiting_on_locks(watch) >= 2)
         other.execute("COMMIT")
         go.set()
         starting.join(30)
         appending.join(30)
-    assert errors == []
+    (opened,) = started
+    assert isinstance(opened, Ledger), opened
+    opened.close()
+    assert appended == [None]
 
 
 def waiting_on_locks(watch: psycopg.Connection) -> int:
@@ -141,22 +135,13 @@ def test_a_process_starting_during_a_vacuum_of_the_events_table_waits_for_it(
     lets a transaction sit idle (here 1 s), it must still start."""
     Ledger(postgres_url).close()
     monkeypatch.setenv("POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT", "1")
-    started: list[BaseException | Ledger] = []
-
-    def start() -> None:
-        try:
-            started.append(Ledger(postgres_url))
-        except BaseException as error:
-            started.append(error)
-
     with (
         psycopg.connect(postgres_url, autocommit=True) as vacuum,
         psycopg.connect(postgres_url, autocommit=True) as watch,
     ):
         vacuum.execute("BEGIN")
         vacuum.execute("LOCK TABLE ledger_events IN SHARE UPDATE EXCLUSIVE MODE")
-        thread = threading.Thread(target=start)
-        thread.start()
+        thread, started = start_ledger(postgres_url)
         wait_until(lambda: waiting_on_locks(watch) >= 1)
         threading.Event().wait(2)  # the vacuum outlasts the idle timeout
         vacuum.execute("COMMIT")
@@ -172,23 +157,47 @@ def test_a_process_starting_beside_a_writer_on_sqlite_waits_for_it(tmp_path: Pat
     now waits for the writer and starts."""
     url = f"sqlite:///{tmp_path}/ledger.db"
     Ledger(url).close()
-    started: list[BaseException | Ledger] = []
-
-    def start() -> None:
-        try:
-            started.append(Ledger(url))
-        except BaseException as error:
-            started.append(error)
-
     writer = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")
     writer.execute("UPDATE smsledger_views SET version = version")
-    thread = threading.Thread(target=start)
-    thread.start()
-    threading.Event().wait(0.5)  # the start is under way, behind the writer
+    thread, started = start_ledger(url)
+    # Behind the writer, or already failed for it.
+    wait_until(lambda: executing_in(thread, "create_table") or not thread.is_alive())
     writer.execute("COMMIT")
     writer.close()
     thread.join(30)
     (other,) = started
     assert isinstance(other, Ledger), other
     other.close()
+
+
+def in_thread(
+    work: Callable[[], T],
+) -> tuple[threading.Thread, list[T | BaseException]]:
+    """`work` running in a thread, and where its result or error lands."""
+    done: list[T | BaseException] = []
+
+    def guarded() -> None:
+        try:
+            done.append(work())
+        except BaseException as error:
+            done.append(error)
+
+    thread = threading.Thread(target=guarded)
+    thread.start()
+    return thread, done
+
+
+def start_ledger(url: str) -> tuple[threading.Thread, list[Ledger | BaseException]]:
+    """A process's start, in a thread: the ledger it opens, or why not."""
+    return in_thread(lambda: Ledger(url))
+
+
+def executing_in(thread: threading.Thread, function: str) -> bool:
+    """Whether `thread` is inside `function`, running a statement."""
+    frame = sys._current_frames().get(thread.ident or 0)
+    names = []
+    while frame is not None:
+        names.append(frame.f_code.co_name)
+        frame = frame.f_back
+    return bool(names) and names[0] == "execute" and function in names
