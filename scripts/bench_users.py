@@ -39,7 +39,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -51,7 +50,7 @@ import budget
 import openloop
 import psutil
 from bench import Fixture, free_port, generate, inbound_body, sms_body
-from delivery_cost import Lag
+from delivery_cost import Lag, wait_healthy
 from stores import Postgres
 
 from smsledger.ledger.application import Ledger
@@ -142,19 +141,6 @@ def smtp_sink() -> Iterator[tuple[int, Callable[[], int]]]:
         stop()
 
 
-def ready(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                said = log.read_text(errors="replace")[-3000:]
-                raise SystemExit(f"the server did not start:\n{said}") from None
-            time.sleep(0.05)  # polling a readiness condition, with a deadline
-
-
 @contextmanager
 def served(
     setup: SetUp, url: str, smtp_port: int, logs: Path
@@ -176,7 +162,7 @@ def served(
             [str(SMSLEDGER), "serve"], env=env, stdout=log, stderr=log
         )
         stack.callback(stop, server)
-        ready(int(env["PORT"]), server, path)
+        wait_healthy(int(env["PORT"]), server, path)
         deliverers = []
         for n in range(setup.deliverers):
             said = logs / f"{setup.name}-deliver{n}.log"

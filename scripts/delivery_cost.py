@@ -82,7 +82,10 @@ def http(port: int, method: str, path: str, body: Any, token: str) -> Any:
         return json.loads(response.read())
 
 
-def wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
+def wait_healthy(
+    port: int, process: subprocess.Popen[bytes], log: Path | None = None
+) -> None:
+    """Once the server answers; if it dies or takes 90 s, the end of `log`."""
     deadline = time.monotonic() + 90
     while True:
         try:
@@ -90,7 +93,8 @@ def wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
                 return
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the server did not start") from None
+                said = log.read_text(errors="replace")[-3000:] if log else ""
+                raise SystemExit(f"the server did not start:\n{said}") from None
             time.sleep(0.05)  # polling a readiness condition, with a deadline
 
 
@@ -231,7 +235,7 @@ def measure(args: argparse.Namespace) -> None:
         )  # fmt: skip
     lag: Lag | None = None
     try:
-        wait_healthy(port, server)
+        wait_healthy(port, server, workdir / "serve.log")
         key = set_up(port)
         _, n = asyncio.run(poisson(port, key, args.rate, args.warmup, 0))
         lag = Lag(Ledger(url))
