@@ -175,6 +175,35 @@ def stream_events(
 
     Positions commit in order, so every event up to a head once seen is there.
     """
+    statement, params = ordered_read(recorder, after, upto, mentioning, skipping)
+    with (
+        recorder.datastore.get_connection() as conn,
+        conn.transaction(),
+        conn.cursor(binary=True, row_factory=tuple_row) as curs,
+    ):
+        curs.execute(UNSORTED)
+        yield from curs.stream(statement, params, size=5000)
+
+
+# The events table has no statistics (autovacuum is off for it), so the
+# planner would read a range by a bitmap scan and sort it (on disk past a few
+# hundred thousand rows) before giving the first row; the index gives the
+# order as the rows are used. A reader may hold the last rows a while after
+# the statement ends (a slow client), which is no idle transaction to end.
+UNSORTED = (
+    "SELECT set_config('enable_sort', 'off', true),"
+    " set_config('idle_in_transaction_session_timeout', '0', true)"
+)
+
+
+def ordered_read(
+    recorder: Any,
+    after: int,
+    upto: int,
+    mentioning: Any = None,
+    skipping: Sequence[str] = (),
+) -> tuple[str, list[Any]]:
+    """The statement of `stream_events`, and its parameters."""
     statement = (
         "SELECT notification_id, topic, state, originator_id, originator_version"
         f" FROM {recorder.qualified_events_table}"
@@ -187,10 +216,4 @@ def stream_events(
     if skipping:
         statement += " AND topic <> ALL(%s)"
         params.append(list(skipping))
-    with (
-        recorder.datastore.get_connection() as conn,
-        conn.cursor(binary=True, row_factory=tuple_row) as curs,
-    ):
-        yield from curs.stream(
-            statement + " ORDER BY notification_id", params, size=5000
-        )
+    return statement + " ORDER BY notification_id", params
