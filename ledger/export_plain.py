@@ -3,8 +3,8 @@
 Users, contacts and notes are stored as flat JSON: plain values, and times
 as `{"_type_": "datetime_iso", ...}`. Their lines are made from it as read
 by orjson (several times quicker than the standard library both ways), not
-from decoded events; a note's line, most of any export, by one function that
-reads only the fields its line says. Either way a line is the same text as
+from decoded events; a note's line, most of any export, by `export_notes`,
+which mostly copies it. Either way a line is the same text as
 the decoded event's (tests/imports/test_export.py); a state that is not as
 expected (another class version, another kind of value) raises `NotPlain`,
 and the caller decodes the event.
@@ -79,60 +79,6 @@ def values(state: bytes, class_version: int) -> dict[str, Any]:
     if state.count(b'"_type_":') != times:
         raise NotPlain("holds an object")
     return found
-
-
-def note_writer(topic: str, account_id: str) -> Writer:
-    """The lines of one class of note, each made from its stored state alone.
-
-    A note's line is most of any export: this reads only what the line
-    says, and checks only what the class could store otherwise (a time with
-    another offset, another class version), raising `NotPlain` for those.
-    """
-    name, kind = NOTES[topic]
-    loads, dumps, newline = orjson.loads, orjson.dumps, orjson.OPT_APPEND_NEWLINE
-
-    def write(position: int, state: bytes, *_: Any) -> bytes | None:
-        v = loads(state)
-        if v.get("account_id") != account_id:
-            return None
-        recorded, occurred = v["timestamp"], v["occurred_at"]
-        if (
-            "class_version" in v
-            or type(recorded) is not dict
-            or type(occurred) is not dict
-        ):
-            raise NotPlain(name)
-        recorded, occurred = recorded["_data_"], occurred["_data_"]
-        if recorded[-6:] != UTC or occurred[-6:] != UTC:
-            raise NotPlain(name)
-        # The fields of `export_events.note`, in its order.
-        if kind == "sms":
-            line = {"event": name, "position": position,
-                    "recorded_at": recorded[:-6] + "Z", "type": kind,
-                    "interaction_id": v["interaction_id"],
-                    "contact_id": v["contact_id"], "user_id": v["user_id"],
-                    "to": v["to"], "from": v["from_number"],
-                    "occurred_at": occurred[:-6] + "Z", "body": v["body"]}  # fmt: skip
-        elif kind == "call":
-            line = {"event": name, "position": position,
-                    "recorded_at": recorded[:-6] + "Z", "type": kind,
-                    "interaction_id": v["interaction_id"],
-                    "contact_id": v["contact_id"], "user_id": v["user_id"],
-                    "to": v["to"], "from": v["from_number"],
-                    "occurred_at": occurred[:-6] + "Z"}  # fmt: skip
-        else:
-            line = {"event": name, "position": position,
-                    "recorded_at": recorded[:-6] + "Z", "type": kind,
-                    "interaction_id": v["interaction_id"],
-                    "contact_id": v["contact_id"], "reply": v["reply"],
-                    "to": v["to"], "from": v["from_number"],
-                    "occurred_at": occurred[:-6] + "Z", "body": v["body"]}  # fmt: skip
-        written: bytes = dumps(line, option=newline)
-        if written.isascii() and b"\x7f" not in written:
-            return written
-        return (to_json(line) + "\n").encode()
-
-    return write
 
 
 def _moment(iso: str) -> str:

@@ -8,7 +8,7 @@ and checks the new decision against the one carried in the line.
 
 The rows are streamed from one statement; each event class has a writer,
 chosen once, that makes its line: from the stored JSON for users, contacts
-and notes (`export_plain`), from the decoded event for the rest
+and notes (`export_plain`, `export_notes`), from the decoded event for the rest
 (`export_events`). Lines leave a page of thousands at a time, as bytes.
 """
 
@@ -25,12 +25,12 @@ from eventsourcing.domain import DomainEvent
 
 from smsledger.ledger.application import Ledger
 from smsledger.ledger.export_events import Line, Lines
+from smsledger.ledger.export_notes import note_writer
 from smsledger.ledger.export_plain import (
     NOTES,
     PLAIN,
     NotPlain,
     Writer,
-    note_writer,
     text,
     values,
 )

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from uuid import uuid4
+
+from smsledger.ledger.export_notes import copying
+from smsledger.ledger.export_plain import NOTES
 from smsledger.ledger.exporter import Exporter
 from smsledger.projections.decoder import EventDecoder
 from smsledger.projections.persistence import to_json
@@ -64,3 +69,42 @@ def test_lines_read_from_stored_json_are_those_of_the_decoded_events(ledger):
             assert (row[1], as_text(fast)) == (row[1], as_text(slow))
     assert written > len(lines)
     assert read > len(lines) / 2  # most came from their JSON
+
+
+def test_ordinary_notes_are_copied_and_others_parsed_to_the_same_line(ledger):
+    ctx = open_account(ledger, "Notes")
+    lines = history_lines(30, contacts=4)
+    assert run_import(ledger, ctx, lines, chunk=10).rejected == []
+    ledger.put_number(ctx, "+14155559000", "desk@example.org")
+    bodies = {"plain": "Call me at 5, ok?", "quoted": 'a "b"', "accented": "Zoë",
+              "deleted": "x\x7fy", "none": None}  # fmt: skip
+    for name, body in bodies.items():
+        for kind, person in (("sms", {"user_id": "u1"}),
+                             ("campaign_sms", {"reply": "c@example.org"})):  # fmt: skip
+            ledger.record_interaction(
+                ctx, kind, contact_id="c1", to="+14155550001",
+                from_number="+14155559000", interaction_id=f"{kind}-{name}",
+                body=body, **person,
+            )  # fmt: skip
+    ledger.record_interaction(ctx, "call", contact_id="c1", to="+14155550001",
+                              from_number=None, user_id="u1")  # fmt: skip
+
+    exporter = Exporter(ctx.account_id, EventDecoder(ledger.mapper))
+    decoded = Exporter(ctx.account_id, EventDecoder(ledger.mapper), ())
+    copied = {topic: copying(topic, ctx.account_id)[0] for topic in NOTES}
+    other = {topic: copying(topic, str(uuid4()))[0] for topic in NOTES}
+    kinds = set()
+    for n in ledger.recorder.select_notifications(None, 10_000):
+        if n.topic not in NOTES:
+            continue
+        line = exporter.line(n.id, n.topic, n.state, n.originator_id, 1)
+        assert isinstance(line, bytes)
+        assert line == as_text(decoded.line(n.id, n.topic, n.state, n.originator_id, 1))
+        body = json.loads(line).get("body")
+        ordinary = body is None or body == bodies["plain"]
+        assert (copied[n.topic](n.state) is not None) == ordinary, line
+        assert other[n.topic](n.state) is None
+        kinds.add((json.loads(line)["type"], ordinary))
+    assert kinds == {
+        (k, o) for k in ("sms", "call", "campaign_sms") for o in (True, False)
+    } - {("call", False)}
