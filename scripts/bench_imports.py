@@ -4,7 +4,7 @@ the same notes, the service's routing p99 while the import runs, and a raw
 ordered scan of the ledger.
 
 Run as `scripts/bench --imports 100000` (or 1000000); it prints a table and,
-with --write, adds it to docs/PERFORMANCE.md.
+with --output, adds it to docs/PERFORMANCE.md.
 """
 
 from __future__ import annotations
