@@ -15,7 +15,7 @@ and notes (`export_plain`, `export_notes`), from the decoded event for the rest
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -37,17 +37,22 @@ from smsledger.ledger.export_plain import (
 from smsledger.projections.decoder import EventDecoder
 from smsledger.projections.persistence import to_json
 
-Row = tuple[int, str, bytes, Any, int]
+Progress = Callable[[int, int], None]
 PAGE = 5000  # lines a page: the mails' outcomes are read a page at a time
 
 
-def export_chunks(ledger: Ledger, account_id: str) -> Iterator[bytes]:
-    """The account's events as JSON Lines, in runs of whole lines."""
+def export_chunks(
+    ledger: Ledger, account_id: str, progress: Progress | None = None
+) -> Iterator[bytes]:
+    """The account's events as JSON Lines, in runs of whole lines; after
+    each run, `progress` is told the position read up to, of the head."""
     exporter = Exporter(account_id, EventDecoder(ledger.mapper))
     writers, writer = exporter.writers, exporter.writer
     page: list[bytes] = []
     inbound: list[tuple[int, Line]] = []  # waiting for their mail's outcome
-    for position, topic, state, originator_id, version in _rows(ledger, account_id):
+    head = ledger.head()
+    rows = ledger.backend.stored_rows(0, head, mentioning=UUID(account_id))
+    for position, topic, state, originator_id, version in rows:
         try:
             line = (writers.get(topic) or writer(topic))(
                 position, state, originator_id, version
@@ -64,8 +69,12 @@ def export_chunks(ledger: Ledger, account_id: str) -> Iterator[bytes]:
         if len(page) >= PAGE:
             yield _written(ledger, account_id, page, inbound)
             page, inbound = [], []
+            if progress:
+                progress(position, head)
     if page:
         yield _written(ledger, account_id, page, inbound)
+    if progress:
+        progress(head, head)
 
 
 def export_lines(ledger: Ledger, account_id: str) -> Iterator[str]:
@@ -73,11 +82,6 @@ def export_lines(ledger: Ledger, account_id: str) -> Iterator[str]:
     for chunk in export_chunks(ledger, account_id):
         for line in chunk.splitlines(keepends=True):
             yield line.decode()
-
-
-def _rows(ledger: Ledger, account_id: str) -> Iterable[Row]:
-    """The stored events up to the head that may be the account's, in order."""
-    return ledger.backend.stored_rows(0, ledger.head(), mentioning=UUID(account_id))
 
 
 def _written(
