@@ -108,12 +108,17 @@ def test_sign_in_never_sends_to_another_site(app, acme, target):
 
 def test_a_tampered_cookie_is_no_session(app, acme):
     visitor = Visitor(app, acme)
-    value = visitor.http.cookies["smsledger_session"]
+    cookies = visitor.http.cookies
+    (cookie,) = [c for c in cookies.jar if c.name == "smsledger_session"]
+    value = cookie.value or ""
     # Change the signature's first character: its last ones may carry bits the
     # decoder ignores, and "xx" may be what was there.
     at = value.rindex(".") + 1
     other = "A" if value[at] != "A" else "B"
-    visitor.http.cookies.set("smsledger_session", value[:at] + other + value[at + 1 :])
+    # In the cookie's own domain, or the client would send both.
+    tampered = value[:at] + other + value[at + 1 :]
+    cookies.set(cookie.name, tampered, domain=cookie.domain, path=cookie.path)
+    assert [c.value for c in cookies.jar if c.name == cookie.name] == [tampered]
 
     assert not signed_in(visitor.http)
 
