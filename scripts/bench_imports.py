@@ -1,7 +1,7 @@
 """Benchmark `smsledger import` and `export` on PostgreSQL, beside baselines
-of the same run: a raw COPY of the same events, the HTTP recording rate of
-the same notes, the service's routing p99 while the import runs, and a raw
-ordered scan of the ledger.
+of the same run: a raw COPY of the same events, the service's HTTP recording
+rate under wrk (as `scripts/bench --users` measures it), its routing p99
+while the import runs, and a raw ordered scan of the ledger.
 
 Run as `scripts/bench --imports 100000` (or 1000000); it prints a table and,
 with --output, adds it to docs/PERFORMANCE.md.
@@ -37,7 +37,7 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 NUMBER = "+14155559000"
 SMSLEDGER = [sys.executable, "-m", "smsledger.ledger.cli"]
 USERS, CONTACTS = 50, 5000
-HTTP_SECONDS, HTTP_CLIENTS = 10.0, 16
+HTTP_SECONDS, HTTP_CONNECTIONS = 10, 32  # as `scripts/bench --users` records
 
 
 def phone(n: int) -> str:
@@ -107,29 +107,24 @@ def raw_copy(url: str, ledger: Ledger, account_id: str, notes: int) -> float:
 
 
 def http_recording(port: int, key: str) -> float:
-    """Notes per second recorded over HTTP, by HTTP_CLIENTS clients at once."""
-    done = [0] * HTTP_CLIENTS
-    stop = time.monotonic() + HTTP_SECONDS
-
-    def client(n: int) -> None:
-        headers = {"Authorization": f"Bearer {key}"}
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as c:
-            i = 0
-            while time.monotonic() < stop:
-                c.post("/v1/interactions/sms", json={
-                    "interaction_id": f"h{n}-{i}", "user_id": "u0", "contact_id": "c0",
-                    "to": phone(0), "from": NUMBER, "occurred_at": START.isoformat(),
-                }).raise_for_status()  # fmt: skip
-                i += 1
-            done[n] = i
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(HTTP_CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sum(done) / (time.monotonic() - started)
+    """Notes a second the service records over HTTP under wrk's connections,
+    each request a new SMS note (`wrk_note.lua`), after a warm-up."""
+    contacts = ROOT / "var" / "bench" / "wrk-contacts.txt"
+    contacts.write_text(f"c0 {phone(0)}\n")
+    users = [f"u{u}" for u in range(USERS)]
+    rate = 0.0
+    for seconds in (2, HTTP_SECONDS):  # the first is the server's warm-up
+        done = subprocess.run(
+            ["wrk", "-t2", f"-c{HTTP_CONNECTIONS}", f"-d{seconds}s",
+             "-s", str(ROOT / "scripts" / "wrk_note.lua"),
+             f"http://127.0.0.1:{port}", "--", key, NUMBER, str(contacts),
+             uuid.uuid4().hex[:8], *users],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        line = next(x for x in done.stdout.splitlines() if x.startswith("wrk-result"))
+        _, requests, elapsed, errors = line.split()
+        rate = (int(requests) - int(errors)) / float(elapsed)
+    return rate
 
 
 def route_while(port: int, key: str, running: threading.Event) -> list[float]:

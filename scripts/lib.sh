@@ -159,10 +159,10 @@ ensure_wrk() {
         return 0
     fi
     if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
-        say "installing wrk for the users' benchmark (apt-get install wrk)"
+        say "installing wrk for the benchmark (apt-get install wrk)"
         if apt-get update -qq >&2 && apt-get install -y -qq wrk >&2; then
             command -v wrk >/dev/null && return 0
         fi
     fi
-    die "no wrk for the users' benchmark: install Debian's (apt-get install -y wrk, as root)"
+    die "no wrk for the benchmark: install Debian's (apt-get install -y wrk, as root)"
 }
