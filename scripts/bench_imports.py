@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -24,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import psutil
 import psycopg
 from bench import percentiles, server
 
@@ -58,6 +60,18 @@ def history(notes: int) -> Iterator[dict[str, Any]]:
             "from": NUMBER,
             "occurred_at": (START + timedelta(seconds=i * 37)).isoformat(),
         }  # fmt: skip
+
+
+def _busy() -> float:
+    """Seconds of CPU the whole machine has used, on all its cores."""
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+
+def _children_cpu() -> float:
+    """Seconds of CPU of this process's children that have ended."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 @contextmanager
@@ -183,6 +197,7 @@ def main(notes: int, admin_url: str, write: bool, chunk: int | None = None) -> N
             )
             router.start()
             head = ledger.head()
+            machine_before, before = _busy(), _children_cpu()
             started = time.perf_counter()
             subprocess.run(
                 [*SMSLEDGER, "--database-url", url, "import", str(path),
@@ -190,6 +205,7 @@ def main(notes: int, admin_url: str, write: bool, chunk: int | None = None) -> N
                 check=True, stdout=subprocess.DEVNULL,
             )  # fmt: skip
             seconds = time.perf_counter() - started
+            client, busy = _children_cpu() - before, _busy() - machine_before
             running.clear()
             router.join()
         # Each message routed meanwhile appended two events: received, routed.
@@ -205,10 +221,14 @@ def main(notes: int, admin_url: str, write: bool, chunk: int | None = None) -> N
         scan_rate = scanned / (time.perf_counter() - started)
         ledger.close()
     p99_idle, p99_during = percentiles(idle)[2], percentiles(during)[2]
+    cores = os.cpu_count() or 1
     rows = [
         ("import (events/s)", import_rate, f"raw COPY {copy_rate:,.0f}/s: "
          f"{import_rate / copy_rate:.2f}x; HTTP recording {http_rate:,.0f}/s: "
          f"{import_rate / http_rate:.1f}x"),
+        ("CPU of the import process an event (µs)", client / imported * 1e6,
+         f"the machine's {cores} cores busy {busy / seconds * 100 / cores:.0f}%"
+         " of the import's time (PostgreSQL, the service routing beside it)"),
         ("routing p99 during the import", p99_during * 1000,
          f"{p99_idle * 1000:.1f} ms with no import; {len(during)} routed"),
         ("export (events/s)", export_rate, f"raw ordered scan {scan_rate:,.0f}/s: "
