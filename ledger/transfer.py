@@ -53,7 +53,7 @@ def export_to(args: argparse.Namespace, ledger: Ledger) -> int:
     except (NotFound, ValueError):
         print(f"no account {args.account!r}", file=sys.stderr)
         return 2
-    events = 0
+    written = 0
     with ExitStack() as stack:
         if args.output == "-":
             sys.stdout.flush()
@@ -63,10 +63,10 @@ def export_to(args: argparse.Namespace, ledger: Ledger) -> int:
         bar = stack.enter_context(ProgressBar("export", unit="ledger events read"))
         for chunk in export_chunks(ledger, args.account, progress=bar.update):
             out.write(chunk)
-            events += chunk.count(b"\n")
+            written += chunk.count(b"\n")
     where = "" if args.output == "-" else f" to {args.output}"
     # On stderr: the lines may be on stdout.
-    print(f"exported {events} events of account {args.account}{where}", file=sys.stderr)
+    print(f"exported {written} lines of account {args.account}{where}", file=sys.stderr)
     return 0
 
 

@@ -137,7 +137,9 @@ def http_recording(port: int, key: str) -> float:
         )  # fmt: skip
         line = next(x for x in done.stdout.splitlines() if x.startswith("wrk-result"))
         _, requests, elapsed, errors = line.split()
-        rate = (int(requests) - int(errors)) / float(elapsed)
+        if int(errors):
+            raise SystemExit(f"wrk: {errors} of {requests} requests failed")
+        rate = int(requests) / float(elapsed)
     return rate
 
 

@@ -25,7 +25,7 @@ def test_export_to_a_file_writes_the_lines_and_says_how_many(
     assert len(replies) == history.contacts
     out, err = capsys.readouterr()
     assert out == ""
-    assert err == f"exported {len(written)} events of account {account_id} to {path}\n"
+    assert err == f"exported {len(written)} lines of account {account_id} to {path}\n"
 
 
 def test_export_to_stdout_keeps_the_summary_off_it(history, database_url, capsys):
@@ -37,7 +37,7 @@ def test_export_to_stdout_keeps_the_summary_off_it(history, database_url, capsys
     out, err = capsys.readouterr()
     lines = out.splitlines(keepends=True)
     assert lines == list(export_lines(history.ledger, account_id))
-    assert err == f"exported {len(lines)} events of account {account_id}\n"
+    assert err == f"exported {len(lines)} lines of account {account_id}\n"
 
 
 def test_export_tells_how_far_it_has_read_after_each_run_of_lines(history, monkeypatch):
