@@ -27,7 +27,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import psutil
 import psycopg
-from bench import percentiles, server
+from bench import Fixture, percentiles, server
+from bench_users import wrk
 
 from smsledger.ledger.application import Ledger
 from smsledger.ledger.exporter import export_chunks
@@ -39,7 +40,7 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 NUMBER = "+14155559000"
 SMSLEDGER = [sys.executable, "-m", "smsledger.ledger.cli"]
 USERS, CONTACTS = 50, 5000
-HTTP_SECONDS, HTTP_CONNECTIONS = 10, 32  # as `scripts/bench --users` records
+HTTP_SECONDS = 10
 
 
 def phone(n: int) -> str:
@@ -122,24 +123,15 @@ def raw_copy(url: str, ledger: Ledger, account_id: str, notes: int) -> float:
 
 def http_recording(port: int, key: str) -> float:
     """Notes a second the service records over HTTP under wrk's connections,
-    each request a new SMS note (`wrk_note.lua`), after a warm-up."""
-    contacts = ROOT / "var" / "bench" / "wrk-contacts.txt"
-    contacts.write_text(f"c0 {phone(0)}\n")
+    each request a new SMS note, after a warm-up (as `bench_users` does)."""
     users = [f"u{u}" for u in range(USERS)]
-    rate = 0.0
-    for seconds in (2, HTTP_SECONDS):  # the first is the server's warm-up
-        done = subprocess.run(
-            ["wrk", "-t2", f"-c{HTTP_CONNECTIONS}", f"-d{seconds}s",
-             "-s", str(ROOT / "scripts" / "wrk_note.lua"),
-             f"http://127.0.0.1:{port}", "--", key, NUMBER, str(contacts),
-             uuid.uuid4().hex[:8], *users],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        line = next(x for x in done.stdout.splitlines() if x.startswith("wrk-result"))
-        _, requests, elapsed, errors = line.split()
-        if int(errors):
-            raise SystemExit(f"wrk: {errors} of {requests} requests failed")
-        rate = int(requests) / float(elapsed)
+    fx = Fixture(key, "", NUMBER, users, [("c0", phone(0))])
+    contacts = ROOT / "var" / "bench" / "wrk-contacts.txt"
+    contacts.write_text("".join(f"{c} {p}\n" for c, p in fx.contacts))
+    wrk(port, fx, contacts, 2)  # not counted: the server's warm-up
+    rate, failed = wrk(port, fx, contacts, HTTP_SECONDS)
+    if failed:
+        raise SystemExit(f"wrk: {failed} requests failed")
     return rate
 
 
